@@ -1,0 +1,186 @@
+//! The TOML configuration file (`--config`). Unknown keys are errors, so a typo never
+//! silently falls back to a default. See `assets/syncwatch.toml` for a commented sample.
+
+use std::path::Path;
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use super::{ConfigError, Settings, conninfo, non_empty};
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileConfig {
+    pub source: Option<String>,
+    pub destination: Option<String>,
+    pub slot: Option<String>,
+    pub publication: Option<String>,
+    pub subscription: Option<String>,
+    pub schema: Option<String>,
+    pub engine: Option<String>,
+    pub poll_interval_ms: Option<u64>,
+    pub statement_timeout_ms: Option<u64>,
+    pub exact_count_max_rows: Option<u64>,
+    pub retained_wal_warning_mb: Option<u64>,
+    pub retained_wal_critical_mb: Option<u64>,
+    pub read_only: Option<bool>,
+}
+
+/// Reads and parses the file; errors are one line naming the file, the line and the key.
+pub fn load(path: &Path) -> Result<FileConfig, ConfigError> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| ConfigError(format!("config file {}: {e}", path.display())))?;
+    parse(&text).map_err(|e| ConfigError(format!("config file {}: {e}", path.display())))
+}
+
+/// Parses TOML text; the error is a single line (`line N: message`).
+pub fn parse(text: &str) -> Result<FileConfig, String> {
+    toml::from_str(text).map_err(|e| {
+        let line = e
+            .span()
+            .map(|s| text[..s.start.min(text.len())].lines().count().max(1));
+        let msg = e.message().trim().replace('\n', " ");
+        match line {
+            Some(l) => format!("line {l}: {msg}"),
+            None => msg,
+        }
+    })
+}
+
+impl FileConfig {
+    pub(super) fn apply(
+        self,
+        s: &mut Settings,
+        explicit_password: &mut [bool; 2],
+    ) -> Result<(), ConfigError> {
+        if let Some(text) = &self.source {
+            let p = conninfo::parse("config `source`", text)?;
+            explicit_password[0] |= p.password.is_some();
+            s.source.apply(p);
+        }
+        if let Some(text) = &self.destination {
+            let p = conninfo::parse("config `destination`", text)?;
+            explicit_password[1] |= p.password.is_some();
+            s.dest.apply(p);
+        }
+        if let Some(v) = &self.slot {
+            s.slot = non_empty("config `slot`", v)?;
+        }
+        if let Some(v) = &self.publication {
+            s.publication = non_empty("config `publication`", v)?;
+        }
+        if let Some(v) = &self.subscription {
+            s.subscription = non_empty("config `subscription`", v)?;
+        }
+        if let Some(v) = &self.schema {
+            s.schema = non_empty("config `schema`", v)?;
+        }
+        if let Some(v) = &self.engine {
+            s.engine = v
+                .parse()
+                .map_err(|e| ConfigError(format!("config `engine`: {e}")))?;
+        }
+        if let Some(ms) = self.poll_interval_ms {
+            if ms < 100 {
+                return Err(ConfigError(
+                    "config `poll_interval_ms`: must be at least 100".to_string(),
+                ));
+            }
+            s.poll_interval = Duration::from_millis(ms);
+        }
+        if let Some(ms) = self.statement_timeout_ms {
+            s.statement_timeout = Duration::from_millis(ms.max(1));
+        }
+        if let Some(n) = self.exact_count_max_rows {
+            s.exact_count_max_rows = n;
+        }
+        if let Some(mb) = self.retained_wal_warning_mb {
+            s.retained_wal_warning_bytes = mb << 20;
+        }
+        if let Some(mb) = self.retained_wal_critical_mb {
+            s.retained_wal_critical_bytes = mb << 20;
+        }
+        if let Some(ro) = self.read_only {
+            s.read_only = ro;
+        }
+        if s.retained_wal_warning_bytes > s.retained_wal_critical_bytes {
+            return Err(ConfigError(
+                "config `retained_wal_warning_mb`: must not exceed retained_wal_critical_mb"
+                    .to_string(),
+            ));
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{Engine, Overrides};
+
+    #[test]
+    fn the_sample_file_in_assets_parses_and_matches_the_defaults() {
+        let text = include_str!("../../assets/syncwatch.toml");
+        let f = parse(text).unwrap();
+        let mut s = Settings::default();
+        f.apply(&mut s, &mut [false, false]).unwrap();
+        let d = Settings::default();
+        assert_eq!(s.source.address(), d.source.address());
+        assert_eq!(s.dest.address(), d.dest.address());
+        assert_eq!(s.slot, d.slot);
+        assert_eq!(s.engine, d.engine);
+        assert_eq!(s.poll_interval, d.poll_interval);
+    }
+
+    #[test]
+    fn unknown_key_is_named_with_its_line() {
+        let e = parse("slot = \"x\"\npublicaton = \"p\"\n").unwrap_err();
+        assert!(e.starts_with("line 2: unknown field `publicaton`"), "{e}");
+        assert!(!e.contains('\n'));
+    }
+
+    #[test]
+    fn wrong_type_and_bad_values_are_refused() {
+        assert!(parse("poll_interval_ms = \"fast\"").unwrap_err().contains("line 1"));
+        let f = parse("engine = \"kafka\"").unwrap();
+        let e = f.apply(&mut Settings::default(), &mut [false; 2]).unwrap_err();
+        assert!(e.0.starts_with("config `engine`: bad engine"));
+        let f = parse("source = \"postgresql://h:70000/db\"").unwrap();
+        let e = f.apply(&mut Settings::default(), &mut [false; 2]).unwrap_err();
+        assert!(e.0.contains("config `source`: bad port `70000`"), "{e}");
+    }
+
+    #[test]
+    fn file_is_weaker_than_environment_and_flags() {
+        let dir = std::env::temp_dir().join(format!("syncwatch-file-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("c.toml");
+        std::fs::write(
+            &path,
+            "source = \"host=filehost port=1111\"\ndestination = \"host=filedst\"\nengine = \"native\"\nslot = \"fileslot\"\n",
+        )
+        .unwrap();
+        let o = Overrides {
+            config_file: Some(path),
+            slot: Some("flagslot".into()),
+            ..Default::default()
+        };
+        let env = |k: &str| (k == "SYNCWATCH_SOURCE").then(|| "port=2222".to_string());
+        let s = Settings::load_with_env(&o, &env).unwrap();
+        assert_eq!(s.source.address(), "filehost:2222");
+        assert_eq!(s.dest.address(), "filedst:5433");
+        assert_eq!(s.engine, Engine::Native);
+        assert_eq!(s.slot, "flagslot");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn missing_file_names_the_file() {
+        let o = Overrides {
+            config_file: Some("/nonexistent/syncwatch.toml".into()),
+            ..Default::default()
+        };
+        let e = Settings::load_with_env(&o, &|_| None).unwrap_err();
+        assert!(e.0.starts_with("config file /nonexistent/syncwatch.toml:"), "{e}");
+    }
+}

