@@ -92,9 +92,11 @@ fn user_cache_dir() -> Option<PathBuf> {
 /// `/usr/lib/postgresql/*/bin` (newest first), then the wheel's directories.
 pub fn discover(explicit: Option<&Path>) -> Vec<PgBin> {
     let mut candidates: Vec<(PathBuf, Origin)> = Vec::new();
-    let explicit = explicit
-        .map(Path::to_path_buf)
-        .or_else(|| std::env::var_os(BIN_ENV).filter(|v| !v.is_empty()).map(PathBuf::from));
+    let explicit = explicit.map(Path::to_path_buf).or_else(|| {
+        std::env::var_os(BIN_ENV)
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from)
+    });
     if let Some(dir) = explicit {
         candidates.push((dir, Origin::Explicit));
     }
@@ -117,7 +119,7 @@ pub fn discover(explicit: Option<&Path>) -> Vec<PgBin> {
                 Some((major, e.path().join("bin")))
             })
             .collect();
-        debian.sort_by(|a, b| b.0.cmp(&a.0));
+        debian.sort_by_key(|d| std::cmp::Reverse(d.0));
         candidates.extend(debian.into_iter().map(|(_, d)| (d, Origin::Debian)));
     }
     for dir in wheel_dirs() {
@@ -181,7 +183,9 @@ pub fn parse_version(text: &str) -> Option<String> {
 
 fn has_pgvector(dir: &Path, major: u32) -> bool {
     let mut share_dirs = Vec::new();
-    if let Ok(out) = Command::new(dir.join("pg_config")).arg("--sharedir").output()
+    if let Ok(out) = Command::new(dir.join("pg_config"))
+        .arg("--sharedir")
+        .output()
         && out.status.success()
     {
         share_dirs.push(PathBuf::from(String::from_utf8_lossy(&out.stdout).trim()));
@@ -279,7 +283,11 @@ impl Cluster {
     /// `initdb` and start a server with `settings` (`-c name=value`), e.g.
     /// `[("wal_level", "logical")]`. Blocks until it accepts connections.
     pub fn start(bin: &PgBin, settings: &[(&str, &str)]) -> Result<Cluster> {
-        let run_as = if is_root() { Some(postgres_account()?) } else { None };
+        let run_as = if is_root() {
+            Some(postgres_account()?)
+        } else {
+            None
+        };
         let base = std::env::temp_dir();
         let root = base.join(format!(
             "syncwatch-{}-{}-{}",
@@ -430,7 +438,10 @@ impl Cluster {
         let deadline = Instant::now() + START_TIMEOUT;
         let pid_file = self.data_dir().join("postmaster.pid");
         loop {
-            let child = self.child.as_mut().ok_or_else(|| eyre!("server not started"))?;
+            let child = self
+                .child
+                .as_mut()
+                .ok_or_else(|| eyre!("server not started"))?;
             if let Some(status) = child.try_wait()? {
                 bail!(
                     "PostgreSQL {} exited at start ({status}): {}",
@@ -490,7 +501,10 @@ impl Cluster {
             if Instant::now() > deadline {
                 let _ = child.kill();
                 let _ = child.wait();
-                bail!("PostgreSQL did not stop within {} s", STOP_TIMEOUT.as_secs());
+                bail!(
+                    "PostgreSQL did not stop within {} s",
+                    STOP_TIMEOUT.as_secs()
+                );
             }
             std::thread::sleep(Duration::from_millis(20));
         }
@@ -629,10 +643,7 @@ mod tests {
 
     #[test]
     fn pick_prefers_order_and_honours_wishes() {
-        let found = vec![
-            bin(15, false, Origin::Debian),
-            bin(16, true, Origin::Wheel),
-        ];
+        let found = vec![bin(15, false, Origin::Debian), bin(16, true, Origin::Wheel)];
         assert_eq!(pick(&found, false, None).unwrap().major, 15);
         assert_eq!(pick(&found, true, None).unwrap().major, 16);
         assert_eq!(pick(&found, false, Some(16)).unwrap().major, 16);

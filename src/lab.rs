@@ -169,7 +169,10 @@ pub async fn create_role_and_db(
     let session = pg::connect(&admin, Duration::from_secs(30)).await?;
     let exists: bool = session
         .client
-        .query_one("SELECT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = $1)", &[&user])
+        .query_one(
+            "SELECT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = $1)",
+            &[&user],
+        )
         .await?
         .get(0);
     if !exists {
@@ -185,7 +188,10 @@ pub async fn create_role_and_db(
     }
     let exists: bool = session
         .client
-        .query_one("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)", &[&db])
+        .query_one(
+            "SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)",
+            &[&db],
+        )
         .await?
         .get(0);
     if !exists {

@@ -50,7 +50,7 @@ pub fn parse(setting: &str, text: &str) -> Result<ConnParams, ConnInfoError> {
         parse_uri(rest).map_err(err)
     } else if trimmed.contains("://") {
         Err(err(
-            "a URI must start with postgresql:// or postgres://".to_string(),
+            "a URI must start with postgresql:// or postgres://".to_string()
         ))
     } else {
         parse_key_values(trimmed).map_err(err)
@@ -82,7 +82,8 @@ fn parse_uri(rest: &str) -> Result<ConnParams, String> {
         }
         if let Some(p) = password {
             // Never echo the password, even when its encoding is bad.
-            let p = decode(p, "password").map_err(|_| "bad %-encoding in the password".to_string())?;
+            let p =
+                decode(p, "password").map_err(|_| "bad %-encoding in the password".to_string())?;
             params.password = Some(Secret::new(p));
         }
     }
@@ -110,7 +111,8 @@ fn parse_uri(rest: &str) -> Result<ConnParams, String> {
                 .ok_or_else(|| format!("URI parameter `{pair}` has no `=value`"))?;
             let key = decode(key, "parameter name")?;
             let value = if key == "password" {
-                decode(value, "password").map_err(|_| "bad %-encoding in the password".to_string())?
+                decode(value, "password")
+                    .map_err(|_| "bad %-encoding in the password".to_string())?
             } else {
                 decode(value, &key)?
             };
@@ -217,9 +219,9 @@ fn set(params: &mut ConnParams, key: &str, value: String) -> Result<(), String> 
         "sslmode" => params.sslmode = Some(value.parse()?),
         "sslrootcert" => params.sslrootcert = Some(PathBuf::from(value)),
         "connect_timeout" => {
-            let secs: u64 = value.parse().map_err(|_| {
-                format!("bad connect_timeout `{value}`: expected whole seconds")
-            })?;
+            let secs: u64 = value
+                .parse()
+                .map_err(|_| format!("bad connect_timeout `{value}`: expected whole seconds"))?;
             params.connect_timeout = Some(Duration::from_secs(secs.max(1)));
         }
         // syncwatch always names itself; accepting the key keeps copied strings working.
@@ -236,7 +238,9 @@ fn set(params: &mut ConnParams, key: &str, value: String) -> Result<(), String> 
 pub(crate) fn parse_port(text: &str) -> Result<u16, String> {
     match text.parse::<u32>() {
         Ok(p) if (1..=65535).contains(&p) => Ok(p as u16),
-        _ => Err(format!("bad port `{text}`: expected a number from 1 to 65535")),
+        _ => Err(format!(
+            "bad port `{text}`: expected a number from 1 to 65535"
+        )),
     }
 }
 
@@ -324,11 +328,36 @@ mod tests {
                 .reason
                 .contains("unknown parameter `hots`")
         );
-        assert!(parse("s", "http://x").unwrap_err().reason.contains("postgresql://"));
-        assert!(parse("s", "justaword").unwrap_err().reason.contains("no `=value`"));
-        assert!(parse("s", "user='open").unwrap_err().reason.contains("unterminated"));
-        assert!(parse("s", "sslmode=maybe").unwrap_err().reason.contains("sslmode"));
-        assert!(parse("s", "postgresql://h/db?x").unwrap_err().reason.contains("=value"));
+        assert!(
+            parse("s", "http://x")
+                .unwrap_err()
+                .reason
+                .contains("postgresql://")
+        );
+        assert!(
+            parse("s", "justaword")
+                .unwrap_err()
+                .reason
+                .contains("no `=value`")
+        );
+        assert!(
+            parse("s", "user='open")
+                .unwrap_err()
+                .reason
+                .contains("unterminated")
+        );
+        assert!(
+            parse("s", "sslmode=maybe")
+                .unwrap_err()
+                .reason
+                .contains("sslmode")
+        );
+        assert!(
+            parse("s", "postgresql://h/db?x")
+                .unwrap_err()
+                .reason
+                .contains("=value")
+        );
     }
 
     #[test]

@@ -38,7 +38,7 @@ pub fn parse(text: &str) -> Result<FileConfig, String> {
     toml::from_str(text).map_err(|e| {
         let line = e
             .span()
-            .map(|s| text[..s.start.min(text.len())].lines().count().max(1));
+            .map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1);
         let msg = e.message().trim().replace('\n', " ");
         match line {
             Some(l) => format!("line {l}: {msg}"),
@@ -141,12 +141,20 @@ mod tests {
 
     #[test]
     fn wrong_type_and_bad_values_are_refused() {
-        assert!(parse("poll_interval_ms = \"fast\"").unwrap_err().contains("line 1"));
+        assert!(
+            parse("poll_interval_ms = \"fast\"")
+                .unwrap_err()
+                .contains("line 1")
+        );
         let f = parse("engine = \"kafka\"").unwrap();
-        let e = f.apply(&mut Settings::default(), &mut [false; 2]).unwrap_err();
+        let e = f
+            .apply(&mut Settings::default(), &mut [false; 2])
+            .unwrap_err();
         assert!(e.0.starts_with("config `engine`: bad engine"));
         let f = parse("source = \"postgresql://h:70000/db\"").unwrap();
-        let e = f.apply(&mut Settings::default(), &mut [false; 2]).unwrap_err();
+        let e = f
+            .apply(&mut Settings::default(), &mut [false; 2])
+            .unwrap_err();
         assert!(e.0.contains("config `source`: bad port `70000`"), "{e}");
     }
 
@@ -181,6 +189,9 @@ mod tests {
             ..Default::default()
         };
         let e = Settings::load_with_env(&o, &|_| None).unwrap_err();
-        assert!(e.0.starts_with("config file /nonexistent/syncwatch.toml:"), "{e}");
+        assert!(
+            e.0.starts_with("config file /nonexistent/syncwatch.toml:"),
+            "{e}"
+        );
     }
 }

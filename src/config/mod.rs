@@ -159,7 +159,11 @@ impl Endpoint {
             format!("dbname={}", quote_conninfo(&self.dbname)),
         ];
         if let Some(p) = &self.password {
-            let shown = if show_password { p.expose() } else { "********" };
+            let shown = if show_password {
+                p.expose()
+            } else {
+                "********"
+            };
             parts.push(format!("password={}", quote_conninfo(shown)));
         }
         if self.sslmode != SslMode::Prefer {
@@ -205,7 +209,11 @@ impl fmt::Display for Endpoint {
 }
 
 fn quote_conninfo(value: &str) -> String {
-    if !value.is_empty() && !value.chars().any(|c| c.is_whitespace() || c == '\'' || c == '\\') {
+    if !value.is_empty()
+        && !value
+            .chars()
+            .any(|c| c.is_whitespace() || c == '\'' || c == '\\')
+    {
         return value.to_string();
     }
     let escaped = value.replace('\\', "\\\\").replace('\'', "\\'");
@@ -336,9 +344,12 @@ impl Settings {
         }
 
         let env = |k: &str| env(k).filter(|v| !v.trim().is_empty());
-        for (i, (var, flag)) in [("SYNCWATCH_SOURCE", "--source"), ("SYNCWATCH_DEST", "--dest")]
-            .into_iter()
-            .enumerate()
+        for (i, (var, flag)) in [
+            ("SYNCWATCH_SOURCE", "--source"),
+            ("SYNCWATCH_DEST", "--dest"),
+        ]
+        .into_iter()
+        .enumerate()
         {
             let side = if i == 0 { &mut s.source } else { &mut s.dest };
             if let Some(text) = env(var) {
@@ -346,7 +357,11 @@ impl Settings {
                 explicit[i] |= p.password.is_some();
                 side.apply(p);
             }
-            let flag_value = if i == 0 { &overrides.source } else { &overrides.dest };
+            let flag_value = if i == 0 {
+                &overrides.source
+            } else {
+                &overrides.dest
+            };
             if let Some(text) = flag_value {
                 let p = conninfo::parse(flag, text)?;
                 explicit[i] |= p.password.is_some();
@@ -364,14 +379,16 @@ impl Settings {
             s.schema = non_empty("--schema", v)?;
         }
         if let Some(v) = &overrides.engine {
-            s.engine = v.parse().map_err(|e| ConfigError(format!("--engine: {e}")))?;
+            s.engine = v
+                .parse()
+                .map_err(|e| ConfigError(format!("--engine: {e}")))?;
         }
         s.read_only |= overrides.read_only;
 
         // Passwords not given explicitly: PGPASSWORD, then .pgpass, then the default.
-        let pgpass_path = env("PGPASSFILE").map(PathBuf::from).or_else(|| {
-            env("HOME").map(|h| PathBuf::from(h).join(".pgpass"))
-        });
+        let pgpass_path = env("PGPASSFILE")
+            .map(PathBuf::from)
+            .or_else(|| env("HOME").map(|h| PathBuf::from(h).join(".pgpass")));
         for (i, side) in [&mut s.source, &mut s.dest].into_iter().enumerate() {
             if explicit[i] {
                 continue;
@@ -411,7 +428,7 @@ mod tests {
     use super::*;
     use std::collections::HashMap;
 
-    fn env_of(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+    fn env_of(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> + use<> {
         let map: HashMap<String, String> = pairs
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
@@ -437,7 +454,10 @@ mod tests {
     #[test]
     fn flags_beat_environment_which_beats_defaults() {
         let env = env_of(&[
-            ("SYNCWATCH_SOURCE", "postgresql://envuser@envhost:6000/envdb"),
+            (
+                "SYNCWATCH_SOURCE",
+                "postgresql://envuser@envhost:6000/envdb",
+            ),
             ("SYNCWATCH_DEST", "host=dsthost port=7000"),
         ]);
         let o = Overrides {

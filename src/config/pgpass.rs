@@ -50,7 +50,11 @@ pub fn lookup(path: &Path, host: &str, port: u16, db: &str, user: &str) -> Looku
 
 /// The pure part of [`lookup`]: matching lines of a `.pgpass` text.
 pub fn find(text: &str, host: &str, port: u16, db: &str, user: &str) -> Option<Secret> {
-    let host = if host.starts_with('/') { "localhost" } else { host };
+    let host = if host.starts_with('/') {
+        "localhost"
+    } else {
+        host
+    };
     let port = port.to_string();
     for line in text.lines() {
         if line.starts_with('#') || line.trim().is_empty() {

@@ -87,7 +87,7 @@ impl PgError {
             };
             return err;
         }
-        if err.kind == Kind::Unreachable {
+        if err.kind == Kind::Unreachable && !err.message.starts_with("TLS") {
             err.message = format!(
                 "cannot reach {addr}: {} — is PostgreSQL running and listening there?",
                 err.message
@@ -126,14 +126,18 @@ impl PgError {
         let mut source: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(e);
         while let Some(s) = source {
             if let Some(io) = s.downcast_ref::<std::io::Error>() {
+                // tokio-rustls reports handshake failures as I/O errors wrapping rustls's.
+                if let Some(tls) = io.get_ref().and_then(|i| i.downcast_ref::<rustls::Error>()) {
+                    return tls_error(tls);
+                }
                 let kind = match io.kind() {
                     std::io::ErrorKind::TimedOut => Kind::Timeout,
                     _ => Kind::Unreachable,
                 };
                 return PgError::new(kind, io.to_string());
             }
-            if s.downcast_ref::<rustls::Error>().is_some() {
-                return PgError::new(Kind::Tls, format!("TLS: {s}"));
+            if let Some(tls) = s.downcast_ref::<rustls::Error>() {
+                return tls_error(tls);
             }
             source = s.source();
         }
@@ -147,4 +151,13 @@ impl PgError {
         };
         PgError::new(kind, text)
     }
+}
+
+fn tls_error(e: &rustls::Error) -> PgError {
+    PgError::new(
+        Kind::Tls,
+        format!(
+            "TLS handshake failed: {e} — check sslrootcert and the server certificate's names, or use sslmode=require to encrypt without verifying"
+        ),
+    )
 }

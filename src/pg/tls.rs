@@ -35,9 +35,10 @@ pub fn connector(ep: &Endpoint) -> Result<Option<MakeRustlsConnect>, PgError> {
         SslMode::Disable | SslMode::Prefer | SslMode::Require => Arc::new(NoVerify(algorithms)),
         SslMode::VerifyCa | SslMode::VerifyFull => {
             let roots = root_store(ep)?;
-            let inner = WebPkiServerVerifier::builder_with_provider(Arc::new(roots), self::provider())
-                .build()
-                .map_err(|e| PgError::new(Kind::Tls, format!("TLS setup: {e}")))?;
+            let inner =
+                WebPkiServerVerifier::builder_with_provider(Arc::new(roots), self::provider())
+                    .build()
+                    .map_err(|e| PgError::new(Kind::Tls, format!("TLS setup: {e}")))?;
             Arc::new(ChainVerifier {
                 inner,
                 check_name: ep.sslmode == SslMode::VerifyFull,
