@@ -8,6 +8,8 @@ use color_eyre::eyre::{Result, eyre};
 
 use syncwatch::config::{Overrides, Settings};
 use syncwatch::demo::{self, DemoOptions};
+use syncwatch::divergence::Tracker;
+use syncwatch::{checks, poll, report};
 
 /// Watch a PostgreSQL → PostgreSQL change-data-capture sync and fix its setup.
 #[derive(Parser, Debug)]
@@ -48,7 +50,7 @@ struct GlobalArgs {
 enum Cmd {
     /// Full-screen live view (the default) — not built yet: use `demo --no-tui`
     Tui,
-    /// One poll of both sides, print the checks — not built yet
+    /// One poll of both sides, print the checks (exit 0 ok, 1 warning, 2 critical, 3 unknown)
     Check {
         /// Machine-readable output
         #[arg(long)]
@@ -151,18 +153,18 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             .await?;
             Ok(ExitCode::SUCCESS)
         }
+        Some(Cmd::Check { json }) => {
+            let settings = load(&overrides)?;
+            Ok(ExitCode::from(check(&settings, json).await))
+        }
         other => {
-            let settings = Settings::load(&overrides)?;
-            for w in &settings.warnings {
-                eprintln!("warning: {w}");
-            }
+            let settings = load(&overrides)?;
             let name = match other {
                 None | Some(Cmd::Tui) => "tui",
-                Some(Cmd::Check { .. }) => "check",
                 Some(Cmd::Setup { .. }) => "setup",
                 Some(Cmd::Seed { .. }) => "seed",
                 Some(Cmd::Diff { .. }) => "diff",
-                Some(Cmd::Demo { .. }) => unreachable!("handled above"),
+                Some(Cmd::Check { .. }) | Some(Cmd::Demo { .. }) => unreachable!("handled above"),
             };
             Err(eyre!(
                 "`{name}` is not built yet (source {}, destination {}); `syncwatch demo --no-tui` works today",
@@ -171,4 +173,27 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             ))
         }
     }
+}
+
+fn load(overrides: &Overrides) -> Result<Settings> {
+    let settings = Settings::load(overrides)?;
+    for w in &settings.warnings {
+        eprintln!("warning: {w}");
+    }
+    Ok(settings)
+}
+
+/// One poll, the checks, printed; returns the Nagios exit code.
+async fn check(settings: &Settings, json: bool) -> u8 {
+    let snap = poll::poll_once(settings, &Default::default()).await;
+    let checks = checks::evaluate(&snap, settings);
+    let mut tracker = Tracker::default();
+    tracker.observe(&snap);
+    let text = if json {
+        report::json(&snap, &checks, &tracker)
+    } else {
+        report::human(&snap, &checks, &tracker)
+    };
+    println!("{text}");
+    checks::worst(&checks).exit_code()
 }

@@ -1,6 +1,7 @@
 //! The only place that talks to PostgreSQL: connecting (TLS, timeouts, application name)
 //! and, in submodules, the catalog queries.
 
+pub mod catalog;
 pub mod error;
 pub mod quote;
 pub mod tls;

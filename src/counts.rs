@@ -1,0 +1,180 @@
+//! Which tables get an exact `count(*)` this poll, and what count each table shows.
+//! Exact counts cost a scan (≈ 0.5 ms for an empty table, ≈ 125 ms for 2 M rows), so a poll
+//! counts within a time budget, skips tables whose insert/delete counters have not moved
+//! since their last count (that count still holds), and shows statistics' live-row
+//! estimates, marked as such, for the rest. Pure: the poller does the I/O.
+
+use std::collections::{HashMap, HashSet};
+
+use crate::pg::catalog::RawTable;
+use crate::snapshot::RowCount;
+
+pub type TableKey = (String, String);
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Cached {
+    rows: i64,
+    modifications: Option<i64>,
+}
+
+/// Exact counts remembered between polls of one side.
+#[derive(Clone, Debug, Default)]
+pub struct CountCache {
+    entries: HashMap<TableKey, Cached>,
+}
+
+impl CountCache {
+    pub fn record(&mut self, table: &RawTable, rows: i64) {
+        self.entries.insert(
+            table.key(),
+            Cached {
+                rows,
+                modifications: table.modifications,
+            },
+        );
+    }
+
+    /// Forgets tables that are gone (dropped or renamed), so a new table of the same name
+    /// is never shown with the old one's count.
+    pub fn retain_only(&mut self, tables: &[RawTable]) {
+        let live: HashSet<TableKey> = tables.iter().map(RawTable::key).collect();
+        self.entries.retain(|k, _| live.contains(k));
+    }
+
+    fn still_valid(&self, t: &RawTable) -> Option<i64> {
+        let c = self.entries.get(&t.key())?;
+        (t.modifications.is_some() && c.modifications == t.modifications).then_some(c.rows)
+    }
+
+    /// The figure to show: a still-valid exact count, else the estimate (marked).
+    pub fn resolve(&self, t: &RawTable) -> RowCount {
+        match self.still_valid(t) {
+            Some(rows) => RowCount { rows, exact: true },
+            None => RowCount {
+                rows: t.estimate(),
+                exact: false,
+            },
+        }
+    }
+
+    /// Tables to count exactly, in order: those asked for, then never-counted or changed
+    /// tables under `max_rows`, smallest first (cheapest, and most likely to be watched).
+    pub fn plan(
+        &self,
+        tables: &[RawTable],
+        forced: &HashSet<TableKey>,
+        max_rows: u64,
+    ) -> Vec<TableKey> {
+        let mut asked: Vec<TableKey> = tables
+            .iter()
+            .map(RawTable::key)
+            .filter(|k| forced.contains(k))
+            .collect();
+        let mut due: Vec<&RawTable> = tables
+            .iter()
+            .filter(|t| !forced.contains(&t.key()))
+            .filter(|t| (t.estimate() as u64) <= max_rows)
+            .filter(|t| self.still_valid(t).is_none())
+            .collect();
+        due.sort_by_key(|t| (t.estimate(), t.schema.clone(), t.name.clone()));
+        asked.extend(due.into_iter().map(RawTable::key));
+        asked
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn table(name: &str, n_live: i64, mods: Option<i64>) -> RawTable {
+        RawTable {
+            oid: 1,
+            schema: "public".into(),
+            name: name.into(),
+            replica_identity: 'd',
+            partitioned: false,
+            has_primary_key: true,
+            unique_index: None,
+            reltuples: -1,
+            n_live_tup: Some(n_live),
+            modifications: mods,
+            columns: vec![],
+        }
+    }
+
+    #[test]
+    fn uncounted_small_tables_are_planned_smallest_first_and_big_ones_left_to_estimates() {
+        let cache = CountCache::default();
+        let tables = [
+            table("big", 5_000_000, Some(1)),
+            table("mid", 500, Some(1)),
+            table("small", 3, Some(1)),
+        ];
+        let plan = cache.plan(&tables, &HashSet::new(), 1_000_000);
+        let names: Vec<&str> = plan.iter().map(|k| k.1.as_str()).collect();
+        assert_eq!(names, ["small", "mid"]);
+        assert_eq!(
+            cache.resolve(&tables[0]),
+            RowCount {
+                rows: 5_000_000,
+                exact: false
+            }
+        );
+    }
+
+    #[test]
+    fn a_count_holds_until_inserts_or_deletes_move_the_counters() {
+        let mut cache = CountCache::default();
+        let t = table("t", 10, Some(7));
+        cache.record(&t, 12);
+        assert_eq!(
+            cache.resolve(&t),
+            RowCount {
+                rows: 12,
+                exact: true
+            }
+        );
+        assert!(
+            cache
+                .plan(std::slice::from_ref(&t), &HashSet::new(), 100)
+                .is_empty()
+        );
+        let moved = table("t", 10, Some(8));
+        assert_eq!(
+            cache.resolve(&moved),
+            RowCount {
+                rows: 10,
+                exact: false
+            }
+        );
+        assert_eq!(cache.plan(&[moved], &HashSet::new(), 100).len(), 1);
+    }
+
+    #[test]
+    fn tables_without_statistics_are_always_recounted() {
+        let mut cache = CountCache::default();
+        let t = table("p", 0, None);
+        cache.record(&t, 4);
+        assert!(!cache.resolve(&t).exact);
+        assert_eq!(cache.plan(&[t], &HashSet::new(), 100).len(), 1);
+    }
+
+    #[test]
+    fn asked_for_tables_come_first_even_when_large() {
+        let cache = CountCache::default();
+        let tables = [table("a", 1, Some(1)), table("huge", 9_000_000, Some(1))];
+        let forced: HashSet<TableKey> = [("public".to_string(), "huge".to_string())].into();
+        let plan = cache.plan(&tables, &forced, 1_000_000);
+        assert_eq!(plan[0].1, "huge");
+        assert_eq!(plan.len(), 2);
+    }
+
+    #[test]
+    fn dropped_tables_are_forgotten() {
+        let mut cache = CountCache::default();
+        let t = table("gone", 1, Some(1));
+        cache.record(&t, 1);
+        cache.retain_only(&[]);
+        assert!(!cache.resolve(&t).exact);
+    }
+}

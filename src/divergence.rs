@@ -1,0 +1,246 @@
+//! Per-table divergence over time: source rows, destination rows, replication lag, and the
+//! state they add up to. Pure: fed one sample per poll, it keeps a short history.
+//!
+//! `stuck` is real drift: the difference has stayed the same for several polls while
+//! nothing is in flight (no lag), or while the source kept changing and the destination
+//! followed it exactly — both mean the rows will not arrive by waiting.
+
+use std::collections::{BTreeMap, VecDeque};
+
+use serde::Serialize;
+
+use crate::counts::TableKey;
+use crate::snapshot::{RowCount, Snapshot};
+
+/// Samples kept per table (the sparkline's width).
+pub const HISTORY: usize = 60;
+/// Polls with an unchanged difference before a table is called stuck.
+pub const STUCK_POLLS: usize = 5;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct Sample {
+    pub at_ms: i64,
+    pub source: Option<RowCount>,
+    pub dest: Option<RowCount>,
+    /// Bytes the consumer has not confirmed (slot lag), when known.
+    pub lag_bytes: Option<i64>,
+    /// The destination table exists.
+    pub dest_present: bool,
+}
+
+impl Sample {
+    pub fn difference(&self) -> Option<i64> {
+        Some(self.source?.rows - self.dest?.rows)
+    }
+    fn exact(&self) -> bool {
+        self.source.is_some_and(|c| c.exact) && self.dest.is_some_and(|c| c.exact)
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum State {
+    InSync,
+    InFlight,
+    Stuck,
+    Missing,
+    Unknown,
+}
+
+impl State {
+    pub fn label(self) -> &'static str {
+        match self {
+            State::InSync => "in sync",
+            State::InFlight => "in flight",
+            State::Stuck => "stuck",
+            State::Missing => "missing",
+            State::Unknown => "unknown",
+        }
+    }
+}
+
+/// Lag at or below this many bytes counts as "nothing in flight": an idle slot still
+/// trails by a few bytes of WAL from checkpoints and keepalives.
+pub const IDLE_LAG_BYTES: i64 = 64 * 1024;
+
+/// The state of one table from its history, newest sample last.
+pub fn classify(history: &VecDeque<Sample>) -> State {
+    let Some(last) = history.back() else {
+        return State::Unknown;
+    };
+    if last.source.is_none() {
+        return State::Unknown;
+    }
+    if !last.dest_present {
+        return State::Missing;
+    }
+    let Some(diff) = last.difference() else {
+        return State::Unknown;
+    };
+    if diff == 0 {
+        return State::InSync;
+    }
+    let lagging = last.lag_bytes.is_some_and(|l| l > IDLE_LAG_BYTES);
+    let prev_diff = history.iter().rev().nth(1).and_then(Sample::difference);
+    let shrinking = prev_diff.is_some_and(|p| diff.abs() < p.abs());
+
+    // The last STUCK_POLLS samples all show the same exact difference.
+    let recent: Vec<&Sample> = history.iter().rev().take(STUCK_POLLS).collect();
+    let steady = recent.len() == STUCK_POLLS
+        && recent
+            .iter()
+            .all(|s| s.exact() && s.difference() == Some(diff));
+    if steady {
+        let source_moved = recent
+            .iter()
+            .any(|s| s.source.map(|c| c.rows) != last.source.map(|c| c.rows));
+        if !lagging || source_moved {
+            return State::Stuck;
+        }
+    }
+    if lagging || shrinking {
+        return State::InFlight;
+    }
+    // A difference with no lag that has not yet held long enough to call it drift.
+    State::Unknown
+}
+
+/// History of every table seen, fed a snapshot per poll.
+#[derive(Clone, Debug, Default)]
+pub struct Tracker {
+    tables: BTreeMap<TableKey, VecDeque<Sample>>,
+}
+
+impl Tracker {
+    /// Adds one poll's sample for each source table; tables no longer on the source
+    /// are dropped. A side that is down adds nothing, so a stale count never looks fresh.
+    pub fn observe(&mut self, snap: &Snapshot) {
+        let Some(src_tables) = snap.source.tables.ok() else {
+            return;
+        };
+        let lag = snap
+            .source
+            .slot
+            .ok()
+            .and_then(|s| s.as_ref())
+            .and_then(|s| s.lag_bytes);
+        let dest_tables = snap.dest.tables.ok();
+        self.tables
+            .retain(|k, _| src_tables.iter().any(|t| &t.key() == k));
+        for t in src_tables {
+            let dest = dest_tables.and_then(|ds| ds.iter().find(|d| d.key() == t.key()));
+            let sample = Sample {
+                at_ms: snap.taken_at_ms,
+                source: t.rows,
+                dest: dest.and_then(|d| d.rows),
+                lag_bytes: lag,
+                // Unknown destination (down) is not "missing".
+                dest_present: dest.is_some() || dest_tables.is_none(),
+            };
+            let h = self.tables.entry(t.key()).or_default();
+            h.push_back(sample);
+            while h.len() > HISTORY {
+                h.pop_front();
+            }
+        }
+    }
+
+    pub fn history(&self, key: &TableKey) -> Option<&VecDeque<Sample>> {
+        self.tables.get(key)
+    }
+
+    pub fn state(&self, key: &TableKey) -> State {
+        self.tables.get(key).map(classify).unwrap_or(State::Unknown)
+    }
+
+    pub fn keys(&self) -> impl Iterator<Item = &TableKey> {
+        self.tables.keys()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn exact(rows: i64) -> Option<RowCount> {
+        Some(RowCount { rows, exact: true })
+    }
+
+    fn history(points: &[(i64, i64, i64)]) -> VecDeque<Sample> {
+        points
+            .iter()
+            .enumerate()
+            .map(|(i, &(s, d, lag))| Sample {
+                at_ms: i as i64 * 1000,
+                source: exact(s),
+                dest: exact(d),
+                lag_bytes: Some(lag),
+                dest_present: true,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn equal_counts_are_in_sync() {
+        assert_eq!(classify(&history(&[(10, 10, 0)])), State::InSync);
+    }
+
+    #[test]
+    fn in_flight_when_difference_shrinks_or_lag_is_present() {
+        assert_eq!(
+            classify(&history(&[(100, 50, 0), (100, 80, 0)])),
+            State::InFlight
+        );
+        assert_eq!(classify(&history(&[(100, 80, 1 << 20)])), State::InFlight);
+    }
+
+    #[test]
+    fn stuck_when_difference_persists_without_lag() {
+        let h = history(&[(100, 90, 0); STUCK_POLLS]);
+        assert_eq!(classify(&h), State::Stuck);
+        // One poll fewer is not yet enough to call it drift.
+        let h = history(&[(100, 90, 0); STUCK_POLLS - 1]);
+        assert_eq!(classify(&h), State::Unknown);
+    }
+
+    #[test]
+    fn stuck_when_destination_follows_the_source_with_a_constant_gap_despite_lag() {
+        let h = history(&[
+            (100, 90, 1 << 20),
+            (105, 95, 1 << 20),
+            (110, 100, 1 << 20),
+            (115, 105, 1 << 20),
+            (120, 110, 1 << 20),
+        ]);
+        assert_eq!(classify(&h), State::Stuck);
+    }
+
+    #[test]
+    fn constant_gap_with_lag_and_an_idle_source_is_still_in_flight() {
+        let h = history(&[(100, 90, 1 << 20); STUCK_POLLS]);
+        assert_eq!(classify(&h), State::InFlight);
+    }
+
+    #[test]
+    fn estimates_never_make_a_table_stuck() {
+        let mut h = history(&[(100, 90, 0); STUCK_POLLS]);
+        for s in h.iter_mut() {
+            s.dest = Some(RowCount {
+                rows: 90,
+                exact: false,
+            });
+        }
+        assert_eq!(classify(&h), State::Unknown);
+    }
+
+    #[test]
+    fn missing_destination_table_and_unknown_source() {
+        let mut h = history(&[(5, 0, 0)]);
+        h[0].dest_present = false;
+        h[0].dest = None;
+        assert_eq!(classify(&h), State::Missing);
+        h[0].source = None;
+        assert_eq!(classify(&h), State::Unknown);
+        assert_eq!(classify(&VecDeque::new()), State::Unknown);
+    }
+}

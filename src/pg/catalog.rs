@@ -1,0 +1,386 @@
+//! Catalog queries, one function per part of a snapshot. Columns are chosen by
+//! `server_version_num`: a column the server lacks is selected as a typed NULL, so every
+//! supported version (13–18) gets the same result shape and never a query error.
+
+use tokio_postgres::Client;
+
+use super::PgError;
+use super::quote;
+use crate::snapshot::{
+    Column, Extensions, PublicationInfo, PublishedTable, RoleInfo, ServerSettings, SlotInfo,
+    SlotStats, SubscriptionInfo,
+};
+
+type R<T> = Result<T, PgError>;
+
+fn q(e: tokio_postgres::Error) -> PgError {
+    PgError::from_query(&e)
+}
+
+/// `expr` on servers of at least `min` (e.g. 160000), `null_as` otherwise.
+fn since(version: i32, min: i32, expr: &str, null_as: &str) -> String {
+    if version >= min {
+        expr.to_string()
+    } else {
+        format!("NULL::{null_as}")
+    }
+}
+
+pub async fn settings(c: &Client) -> R<ServerSettings> {
+    let row = c
+        .query_one(
+            "SELECT current_setting('wal_level'),
+                    current_setting('max_replication_slots')::bigint,
+                    current_setting('max_wal_senders')::bigint,
+                    (SELECT count(*) FROM pg_replication_slots),
+                    (SELECT count(*) FROM pg_stat_replication),
+                    ARRAY(SELECT name::text FROM pg_settings WHERE pending_restart ORDER BY name)",
+            &[],
+        )
+        .await
+        .map_err(q)?;
+    Ok(ServerSettings {
+        wal_level: row.get(0),
+        max_replication_slots: row.get(1),
+        max_wal_senders: row.get(2),
+        slots_used: row.get(3),
+        senders_used: row.get(4),
+        pending_restart: row.get(5),
+    })
+}
+
+pub async fn role(c: &Client) -> R<RoleInfo> {
+    let row = c
+        .query_one(
+            "SELECT rolname::text, rolreplication, rolsuper,
+                    pg_has_role(current_user, 'pg_monitor', 'USAGE')
+             FROM pg_roles WHERE rolname = current_user",
+            &[],
+        )
+        .await
+        .map_err(q)?;
+    Ok(RoleInfo {
+        name: row.get(0),
+        replication: row.get(1),
+        superuser: row.get(2),
+        pg_monitor: row.get(3),
+    })
+}
+
+/// The current WAL position (the replay position on a standby).
+pub async fn current_lsn(c: &Client) -> R<Option<String>> {
+    let row = c
+        .query_one(
+            "SELECT (CASE WHEN pg_is_in_recovery() THEN pg_last_wal_replay_lsn()
+                          ELSE pg_current_wal_lsn() END)::text",
+            &[],
+        )
+        .await
+        .map_err(q)?;
+    Ok(row.get(0))
+}
+
+pub async fn slot(c: &Client, version: i32, name: &str) -> R<Option<SlotInfo>> {
+    let sql = format!(
+        "SELECT slot_name::text, plugin::text, slot_type, database::text, active, active_pid,
+                restart_lsn::text, confirmed_flush_lsn::text,
+                pg_wal_lsn_diff(pg_current_wal_lsn(), restart_lsn)::bigint,
+                pg_wal_lsn_diff(pg_current_wal_lsn(), confirmed_flush_lsn)::bigint,
+                wal_status, safe_wal_size, {}, {}, {}
+         FROM pg_replication_slots WHERE slot_name = $1",
+        since(version, 160000, "conflicting", "boolean"),
+        since(version, 170000, "inactive_since::text", "text"),
+        since(version, 170000, "invalidation_reason", "text"),
+    );
+    let Some(row) = c.query_opt(&sql, &[&name]).await.map_err(q)? else {
+        return Ok(None);
+    };
+    let mut slot = SlotInfo {
+        name: row.get(0),
+        plugin: row.get(1),
+        slot_type: row.get(2),
+        database: row.get(3),
+        active: row.get(4),
+        active_pid: row.get(5),
+        restart_lsn: row.get(6),
+        confirmed_flush_lsn: row.get(7),
+        retained_bytes: row.get(8),
+        lag_bytes: row.get(9),
+        wal_status: row.get(10),
+        safe_wal_size: row.get(11),
+        conflicting: row.get(12),
+        inactive_since: row.get(13),
+        invalidation_reason: row.get(14),
+        stats: None,
+    };
+    if version >= 140000 {
+        let stats = c
+            .query_opt(
+                "SELECT spill_txns, spill_bytes, stream_txns, stream_bytes, total_txns, total_bytes
+                 FROM pg_stat_replication_slots WHERE slot_name = $1",
+                &[&name],
+            )
+            .await
+            .map_err(q)?;
+        slot.stats = stats.map(|r| SlotStats {
+            spill_txns: r.get(0),
+            spill_bytes: r.get(1),
+            stream_txns: r.get(2),
+            stream_bytes: r.get(3),
+            total_txns: r.get(4),
+            total_bytes: r.get(5),
+        });
+    }
+    Ok(Some(slot))
+}
+
+pub async fn publication(c: &Client, version: i32, name: &str) -> R<Option<PublicationInfo>> {
+    let Some(row) = c
+        .query_opt(
+            "SELECT pubname::text, puballtables, pubinsert, pubupdate, pubdelete, pubtruncate,
+                    pubviaroot
+             FROM pg_publication WHERE pubname = $1",
+            &[&name],
+        )
+        .await
+        .map_err(q)?
+    else {
+        return Ok(None);
+    };
+    let sql = format!(
+        "SELECT schemaname::text, tablename::text, {}, {}
+         FROM pg_publication_tables WHERE pubname = $1 ORDER BY 1, 2",
+        since(version, 150000, "attnames::text[]", "text[]"),
+        since(version, 150000, "rowfilter", "text"),
+    );
+    let tables = c
+        .query(&sql, &[&name])
+        .await
+        .map_err(q)?
+        .iter()
+        .map(|r| PublishedTable {
+            schema: r.get(0),
+            name: r.get(1),
+            columns: r.get(2),
+            row_filter: r.get(3),
+        })
+        .collect();
+    Ok(Some(PublicationInfo {
+        name: row.get(0),
+        all_tables: row.get(1),
+        insert: row.get(2),
+        update: row.get(3),
+        delete: row.get(4),
+        truncate: row.get(5),
+        via_root: row.get(6),
+        tables,
+    }))
+}
+
+/// A table's catalog facts, before counting.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RawTable {
+    pub oid: u32,
+    pub schema: String,
+    pub name: String,
+    pub replica_identity: char,
+    pub partitioned: bool,
+    pub has_primary_key: bool,
+    pub unique_index: Option<String>,
+    /// Planner estimate; −1 when never analysed (14+).
+    pub reltuples: i64,
+    /// Statistics' live rows: follows inserts and deletes within about a second.
+    pub n_live_tup: Option<i64>,
+    /// Inserts + deletes so far: when unchanged, an earlier exact count still holds.
+    pub modifications: Option<i64>,
+    pub columns: Vec<Column>,
+}
+
+impl RawTable {
+    pub fn key(&self) -> (String, String) {
+        (self.schema.clone(), self.name.clone())
+    }
+    /// Best cheap guess of the row count.
+    pub fn estimate(&self) -> i64 {
+        self.n_live_tup
+            .unwrap_or(self.reltuples)
+            .max(self.reltuples)
+            .max(0)
+    }
+}
+
+/// Ordinary and partitioned tables of `schema` (partitions excluded) plus the `extra`
+/// (schema, table) pairs wherever they are, with their columns.
+pub async fn tables(c: &Client, schema: &str, extra: &[(String, String)]) -> R<Vec<RawTable>> {
+    let schemas: Vec<&str> = extra.iter().map(|(s, _)| s.as_str()).collect();
+    let names: Vec<&str> = extra.iter().map(|(_, t)| t.as_str()).collect();
+    let rows = c
+        .query(
+            "SELECT c.oid, n.nspname::text, c.relname::text, c.relreplident::text, c.relkind = 'p',
+                    EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = c.oid AND i.indisprimary),
+                    (SELECT ic.relname::text
+                       FROM pg_index i JOIN pg_class ic ON ic.oid = i.indexrelid
+                      WHERE i.indrelid = c.oid AND i.indisunique AND NOT i.indisprimary
+                        AND i.indimmediate AND i.indisvalid
+                        AND i.indpred IS NULL AND i.indexprs IS NULL
+                        AND NOT EXISTS (SELECT 1 FROM pg_attribute a
+                                         WHERE a.attrelid = c.oid AND a.attnum = ANY (i.indkey)
+                                           AND NOT a.attnotnull)
+                      ORDER BY ic.relname LIMIT 1),
+                    c.reltuples::bigint, s.n_live_tup, s.n_tup_ins + s.n_tup_del
+               FROM pg_class c
+               JOIN pg_namespace n ON n.oid = c.relnamespace
+               LEFT JOIN pg_stat_user_tables s ON s.relid = c.oid
+              WHERE c.relkind IN ('r', 'p')
+                AND ((n.nspname = $1 AND NOT c.relispartition)
+                     OR (n.nspname, c.relname) IN
+                        (SELECT x.s, x.t FROM unnest($2::text[], $3::text[]) AS x(s, t)))
+              ORDER BY 2, 3",
+            &[&schema, &schemas, &names],
+        )
+        .await
+        .map_err(q)?;
+    let mut tables: Vec<RawTable> = rows
+        .iter()
+        .map(|r| RawTable {
+            oid: r.get(0),
+            schema: r.get(1),
+            name: r.get(2),
+            replica_identity: r.get::<_, String>(3).chars().next().unwrap_or('d'),
+            partitioned: r.get(4),
+            has_primary_key: r.get(5),
+            unique_index: r.get(6),
+            reltuples: r.get(7),
+            n_live_tup: r.get(8),
+            modifications: r.get(9),
+            columns: Vec::new(),
+        })
+        .collect();
+    if tables.is_empty() {
+        return Ok(tables);
+    }
+    let oids: Vec<u32> = tables.iter().map(|t| t.oid).collect();
+    let cols = c
+        .query(
+            "SELECT a.attrelid, a.attname::text, format_type(a.atttypid, a.atttypmod), a.attnotnull
+               FROM pg_attribute a
+              WHERE a.attrelid = ANY ($1::oid[]) AND a.attnum > 0 AND NOT a.attisdropped
+              ORDER BY a.attrelid, a.attnum",
+            &[&oids],
+        )
+        .await
+        .map_err(q)?;
+    let mut by_oid: std::collections::HashMap<u32, usize> = std::collections::HashMap::new();
+    for (i, t) in tables.iter().enumerate() {
+        by_oid.insert(t.oid, i);
+    }
+    for r in &cols {
+        let oid: u32 = r.get(0);
+        if let Some(&i) = by_oid.get(&oid) {
+            tables[i].columns.push(Column {
+                name: r.get(1),
+                data_type: r.get(2),
+                not_null: r.get(3),
+            });
+        }
+    }
+    Ok(tables)
+}
+
+/// Exact live rows of one table; soft-deleted rows excluded when `soft_delete` is set.
+pub async fn count_rows(c: &Client, schema: &str, table: &str, soft_delete: bool) -> R<i64> {
+    let filter = if soft_delete {
+        " WHERE _ab_cdc_deleted_at IS NULL"
+    } else {
+        ""
+    };
+    let sql = format!(
+        "SELECT count(*) FROM {}{filter}",
+        quote::qualified(schema, table)
+    );
+    let row = c.query_one(&sql, &[]).await.map_err(q)?;
+    Ok(row.get(0))
+}
+
+pub async fn extensions(c: &Client) -> R<Extensions> {
+    let row = c
+        .query_one(
+            "SELECT (SELECT extversion FROM pg_extension WHERE extname = 'vector'),
+                    EXISTS (SELECT 1 FROM pg_available_extensions WHERE name = 'vector')",
+            &[],
+        )
+        .await
+        .map_err(q)?;
+    Ok(Extensions {
+        vector_installed: row.get(0),
+        vector_available: row.get(1),
+    })
+}
+
+pub async fn subscription(c: &Client, version: i32, name: &str) -> R<Option<SubscriptionInfo>> {
+    let Some(row) = c
+        .query_opt(
+            "SELECT s.oid, s.subname::text, s.subenabled, s.subslotname::text,
+                    s.subpublications::text[],
+                    w.pid, w.received_lsn::text, w.last_msg_receipt_time::text
+               FROM pg_subscription s
+               LEFT JOIN LATERAL (SELECT pid, received_lsn, last_msg_receipt_time
+                                    FROM pg_stat_subscription st
+                                   WHERE st.subid = s.oid AND st.relid IS NULL
+                                   ORDER BY pid LIMIT 1) w ON true
+              WHERE s.subname = $1
+                AND s.subdbid = (SELECT oid FROM pg_database WHERE datname = current_database())",
+            &[&name],
+        )
+        .await
+        .map_err(q)?
+    else {
+        return Ok(None);
+    };
+    let oid: u32 = row.get(0);
+    let table_states = c
+        .query(
+            "SELECT n.nspname::text || '.' || c.relname::text, sr.srsubstate::text
+               FROM pg_subscription_rel sr
+               JOIN pg_class c ON c.oid = sr.srrelid
+               JOIN pg_namespace n ON n.oid = c.relnamespace
+              WHERE sr.srsubid = $1 ORDER BY 1",
+            &[&oid],
+        )
+        .await
+        .map_err(q)?
+        .iter()
+        .map(|r| {
+            let state: String = r.get(1);
+            (r.get(0), state.chars().next().unwrap_or('?'))
+        })
+        .collect();
+    let (apply_error_count, sync_error_count) = if version >= 150000 {
+        match c
+            .query_opt(
+                "SELECT apply_error_count, sync_error_count FROM pg_stat_subscription_stats
+                  WHERE subname = $1",
+                &[&name],
+            )
+            .await
+            .map_err(q)?
+        {
+            Some(r) => (Some(r.get(0)), Some(r.get(1))),
+            None => (Some(0), Some(0)),
+        }
+    } else {
+        (None, None)
+    };
+    Ok(Some(SubscriptionInfo {
+        name: row.get(1),
+        enabled: row.get(2),
+        slot_name: row.get(3),
+        publications: row.get(4),
+        worker_pid: row.get(5),
+        received_lsn: row.get(6),
+        last_msg_receipt: row.get(7),
+        table_states,
+        apply_error_count,
+        sync_error_count,
+    }))
+}

@@ -1,0 +1,257 @@
+//! Polling one side: owns its connection, reconnects with backoff, bounds every poll in
+//! time, and always returns a [`SideSnapshot`] — a side that is down, stalled or refusing
+//! is a state in the snapshot, never an error.
+
+use std::collections::HashSet;
+use std::time::{Duration, Instant};
+
+use crate::config::{Endpoint, Engine, Settings};
+use crate::counts::{CountCache, TableKey};
+use crate::pg::catalog::{self, RawTable};
+use crate::pg::{self, Kind, PgError, Session};
+use crate::snapshot::{Fetched, Reach, SideSnapshot, Snapshot, TableInfo};
+
+/// Time a poll may spend on exact counts beyond those asked for.
+pub const COUNT_BUDGET: Duration = Duration::from_millis(40);
+const BACKOFF_START: Duration = Duration::from_millis(250);
+/// Short enough that polling resumes within about two seconds of a server coming back.
+const BACKOFF_MAX: Duration = Duration::from_millis(1500);
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SideRole {
+    Source,
+    Dest,
+}
+
+impl SideRole {
+    pub fn label(self) -> &'static str {
+        match self {
+            SideRole::Source => "source",
+            SideRole::Dest => "destination",
+        }
+    }
+}
+
+/// One side's poller state. Not shared: each poller task owns one.
+pub struct SidePoller {
+    role: SideRole,
+    endpoint: Endpoint,
+    settings: Settings,
+    session: Option<Session>,
+    counts: CountCache,
+    failures: u32,
+    next_connect: Option<Instant>,
+    last_down: Option<Reach>,
+}
+
+impl SidePoller {
+    pub fn new(role: SideRole, settings: &Settings) -> Self {
+        let endpoint = match role {
+            SideRole::Source => settings.source.clone(),
+            SideRole::Dest => settings.dest.clone(),
+        };
+        SidePoller {
+            role,
+            endpoint,
+            settings: settings.clone(),
+            session: None,
+            counts: CountCache::default(),
+            failures: 0,
+            next_connect: None,
+            last_down: None,
+        }
+    }
+
+    pub fn role(&self) -> SideRole {
+        self.role
+    }
+
+    /// Drops the connection, e.g. after the user changed something the session caches.
+    pub fn reset(&mut self) {
+        self.session = None;
+        self.next_connect = None;
+    }
+
+    /// One poll. `wanted`: tables to read besides the watched schema (the source's
+    /// published tables, on the destination). `forced`: tables to count exactly now.
+    pub async fn poll(&mut self, wanted: &[TableKey], forced: &HashSet<TableKey>) -> SideSnapshot {
+        let endpoint = self.endpoint.to_string();
+        if self.session.is_none() {
+            if let Some(at) = self.next_connect
+                && Instant::now() < at
+            {
+                let reach = self
+                    .last_down
+                    .clone()
+                    .unwrap_or_else(|| Reach::Unreachable("reconnecting".into()));
+                return SideSnapshot::down(endpoint, reach);
+            }
+            match pg::connect(&self.endpoint, self.settings.statement_timeout).await {
+                Ok(s) => {
+                    self.session = Some(s);
+                    self.failures = 0;
+                    self.last_down = None;
+                }
+                Err(e) => return self.went_down(endpoint, &e),
+            }
+        }
+        let limit = self.settings.statement_timeout + Duration::from_secs(1);
+        let started = Instant::now();
+        let result = tokio::time::timeout(limit, self.read_side(wanted, forced)).await;
+        let elapsed = started.elapsed();
+        match result {
+            Ok(Ok(mut snap)) => {
+                snap.poll_ms = elapsed.as_secs_f64() * 1000.0;
+                snap
+            }
+            Ok(Err(e)) => self.went_down(endpoint, &e),
+            Err(_) => {
+                let e = PgError::timeout(&self.endpoint, "polling", limit.as_secs_f64());
+                self.went_down(endpoint, &e)
+            }
+        }
+    }
+
+    fn went_down(&mut self, endpoint: String, e: &PgError) -> SideSnapshot {
+        self.session = None;
+        self.failures = self.failures.saturating_add(1);
+        let backoff = BACKOFF_START
+            .saturating_mul(1 << self.failures.min(6))
+            .min(BACKOFF_MAX);
+        self.next_connect = Some(Instant::now() + backoff);
+        let text = e.to_string();
+        let reach = match e.kind {
+            Kind::Timeout => Reach::Timeout(text),
+            Kind::Auth | Kind::Rejected | Kind::PermissionDenied | Kind::NoDatabase => {
+                Reach::Denied(text)
+            }
+            _ => Reach::Unreachable(text),
+        };
+        self.last_down = Some(reach.clone());
+        SideSnapshot::down(endpoint, reach)
+    }
+
+    /// Reads every part; a connection-level failure aborts the whole side (`Err`), other
+    /// failures leave that part `Denied`/`Failed` and the rest is still read.
+    async fn read_side(
+        &mut self,
+        wanted: &[TableKey],
+        forced: &HashSet<TableKey>,
+    ) -> Result<SideSnapshot, PgError> {
+        let session = self.session.as_ref().expect("connected above");
+        let c = &session.client;
+        let v = session.version_num;
+        let s = &self.settings;
+        let mut snap = SideSnapshot::down(self.endpoint.to_string(), Reach::Up);
+        snap.version_num = Some(v);
+        snap.settings = part(catalog::settings(c).await)?;
+        snap.role = part(catalog::role(c).await)?;
+        snap.current_lsn = part(catalog::current_lsn(c).await)?.ok().cloned().flatten();
+        snap.extensions = part(catalog::extensions(c).await)?;
+
+        let mut keys: Vec<TableKey> = wanted.to_vec();
+        if self.role == SideRole::Source {
+            snap.slot = part(catalog::slot(c, v, &s.slot).await)?;
+            snap.publication = part(catalog::publication(c, v, &s.publication).await)?;
+            if let Some(Some(p)) = snap.publication.ok() {
+                keys.extend(p.tables.iter().map(|t| (t.schema.clone(), t.name.clone())));
+            }
+        } else if s.engine == Engine::Native {
+            snap.subscription = part(catalog::subscription(c, v, &s.subscription).await)?;
+        }
+        keys.sort();
+        keys.dedup();
+
+        let raw = match catalog::tables(c, &s.schema, &keys).await {
+            Ok(t) => t,
+            Err(e) if is_fatal(&e) => return Err(e),
+            Err(e) => {
+                snap.tables = failed(e);
+                return Ok(snap);
+            }
+        };
+        self.counts.retain_only(&raw);
+        let plan = self.counts.plan(&raw, forced, s.exact_count_max_rows);
+        let budget_start = Instant::now();
+        for key in plan {
+            if !forced.contains(&key) && budget_start.elapsed() > COUNT_BUDGET {
+                break;
+            }
+            let Some(t) = raw.iter().find(|t| t.key() == key) else {
+                continue;
+            };
+            match catalog::count_rows(c, &t.schema, &t.name, has_soft_delete(t)).await {
+                Ok(n) => self.counts.record(t, n),
+                Err(e) if is_fatal(&e) => return Err(e),
+                // A table dropped mid-poll or unreadable keeps its estimate.
+                Err(_) => {}
+            }
+        }
+        snap.tables = Fetched::Ok(raw.iter().map(|t| self.table_info(t)).collect());
+        Ok(snap)
+    }
+
+    fn table_info(&self, t: &RawTable) -> TableInfo {
+        TableInfo {
+            schema: t.schema.clone(),
+            name: t.name.clone(),
+            replica_identity: t.replica_identity,
+            has_primary_key: t.has_primary_key,
+            unique_index: t.unique_index.clone(),
+            partitioned: t.partitioned,
+            columns: t.columns.clone(),
+            rows: Some(self.counts.resolve(t)),
+            soft_delete_column: has_soft_delete(t),
+        }
+    }
+}
+
+fn has_soft_delete(t: &RawTable) -> bool {
+    t.columns.iter().any(|c| c.name == "_ab_cdc_deleted_at")
+}
+
+fn is_fatal(e: &PgError) -> bool {
+    matches!(e.kind, Kind::Unreachable | Kind::NotReady)
+}
+
+fn failed<T>(e: PgError) -> Fetched<T> {
+    if e.kind == Kind::PermissionDenied {
+        Fetched::Denied(e.to_string())
+    } else {
+        Fetched::Failed(e.to_string())
+    }
+}
+
+/// A part of the snapshot: connection-level errors propagate, others are recorded.
+fn part<T>(r: Result<T, PgError>) -> Result<Fetched<T>, PgError> {
+    match r {
+        Ok(v) => Ok(Fetched::Ok(v)),
+        Err(e) if is_fatal(&e) => Err(e),
+        Err(e) => Ok(failed(e)),
+    }
+}
+
+/// The tables the destination should be asked about: the source's published and
+/// watched tables.
+pub fn wanted_on_dest(source: &SideSnapshot) -> Vec<TableKey> {
+    source
+        .tables
+        .ok()
+        .map(|ts| ts.iter().map(TableInfo::key).collect())
+        .unwrap_or_default()
+}
+
+/// One poll of both sides (source first, so the destination knows which tables to read).
+pub async fn poll_once(settings: &Settings, forced: &HashSet<TableKey>) -> Snapshot {
+    let taken_at_ms = chrono::Utc::now().timestamp_millis();
+    let mut src = SidePoller::new(SideRole::Source, settings);
+    let mut dst = SidePoller::new(SideRole::Dest, settings);
+    let source = src.poll(&[], forced).await;
+    let dest = dst.poll(&wanted_on_dest(&source), forced).await;
+    Snapshot {
+        taken_at_ms,
+        source,
+        dest,
+    }
+}

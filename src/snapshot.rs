@@ -1,0 +1,296 @@
+//! One poll of both sides as plain data: no connections, no I/O handles. Everything that
+//! checks, divergence and drawing need comes from here, so they are pure functions of it.
+
+use serde::Serialize;
+
+/// How a side answered this poll.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(tag = "state", content = "reason", rename_all = "snake_case")]
+pub enum Reach {
+    Up,
+    Unreachable(String),
+    Timeout(String),
+    Denied(String),
+}
+
+impl Reach {
+    pub fn is_up(&self) -> bool {
+        matches!(self, Reach::Up)
+    }
+    pub fn reason(&self) -> Option<&str> {
+        match self {
+            Reach::Up => None,
+            Reach::Unreachable(r) | Reach::Timeout(r) | Reach::Denied(r) => Some(r),
+        }
+    }
+}
+
+/// A part of the snapshot that may not have been readable.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(tag = "read", content = "value", rename_all = "snake_case")]
+pub enum Fetched<T> {
+    Ok(T),
+    /// The role may not read it (SQLSTATE 42501); the text says what is missing.
+    Denied(String),
+    /// The query failed for another reason (timeout, object dropped mid-poll, …).
+    Failed(String),
+    /// Not asked for on this side or this version.
+    NotRead,
+}
+
+impl<T> Fetched<T> {
+    pub fn ok(&self) -> Option<&T> {
+        match self {
+            Fetched::Ok(v) => Some(v),
+            _ => None,
+        }
+    }
+    /// Why the value is missing, if it is.
+    pub fn problem(&self) -> Option<&str> {
+        match self {
+            Fetched::Denied(r) | Fetched::Failed(r) => Some(r),
+            Fetched::Ok(_) | Fetched::NotRead => None,
+        }
+    }
+}
+
+impl<T> Default for Fetched<T> {
+    fn default() -> Self {
+        Fetched::NotRead
+    }
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct ServerSettings {
+    pub wal_level: String,
+    pub max_replication_slots: i64,
+    pub max_wal_senders: i64,
+    pub slots_used: i64,
+    pub senders_used: i64,
+    /// Settings changed (e.g. by ALTER SYSTEM) that wait for a restart.
+    pub pending_restart: Vec<String>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct RoleInfo {
+    pub name: String,
+    pub replication: bool,
+    pub superuser: bool,
+    pub pg_monitor: bool,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct SlotInfo {
+    pub name: String,
+    pub plugin: Option<String>,
+    pub slot_type: String,
+    pub database: Option<String>,
+    pub active: bool,
+    pub active_pid: Option<i32>,
+    pub restart_lsn: Option<String>,
+    pub confirmed_flush_lsn: Option<String>,
+    /// Bytes of WAL kept for the slot: current LSN − restart_lsn.
+    pub retained_bytes: Option<i64>,
+    /// Bytes the consumer has not confirmed: current LSN − confirmed_flush_lsn.
+    pub lag_bytes: Option<i64>,
+    pub wal_status: Option<String>,
+    pub safe_wal_size: Option<i64>,
+    /// 16+.
+    pub conflicting: Option<bool>,
+    /// 17+.
+    pub inactive_since: Option<String>,
+    /// 17+.
+    pub invalidation_reason: Option<String>,
+    /// 14+, from pg_stat_replication_slots.
+    pub stats: Option<SlotStats>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct SlotStats {
+    pub spill_txns: i64,
+    pub spill_bytes: i64,
+    pub stream_txns: i64,
+    pub stream_bytes: i64,
+    pub total_txns: i64,
+    pub total_bytes: i64,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct PublicationInfo {
+    pub name: String,
+    pub all_tables: bool,
+    pub insert: bool,
+    pub update: bool,
+    pub delete: bool,
+    pub truncate: bool,
+    pub via_root: bool,
+    pub tables: Vec<PublishedTable>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct PublishedTable {
+    pub schema: String,
+    pub name: String,
+    /// 15+: the published column list (all columns when the publication names none).
+    pub columns: Option<Vec<String>>,
+    /// 15+: the row filter, if any.
+    pub row_filter: Option<String>,
+}
+
+/// A row count and whether it is exact or the planner's/statistics' estimate (`≈`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct RowCount {
+    pub rows: i64,
+    pub exact: bool,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Column {
+    pub name: String,
+    /// As `format_type` prints it, e.g. `character varying(255)`, `vector(3)`.
+    pub data_type: String,
+    pub not_null: bool,
+}
+
+/// A table of the watched schema or of the publication, on one side.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct TableInfo {
+    pub schema: String,
+    pub name: String,
+    /// `d` default, `n` nothing, `f` full, `i` index.
+    pub replica_identity: char,
+    pub has_primary_key: bool,
+    /// A unique index on NOT NULL columns, usable for REPLICA IDENTITY USING INDEX.
+    pub unique_index: Option<String>,
+    pub partitioned: bool,
+    pub columns: Vec<Column>,
+    /// Live rows, excluding Airbyte soft-deleted rows where that column exists.
+    pub rows: Option<RowCount>,
+    /// Airbyte's `_ab_cdc_deleted_at` is present (soft deletes are not live rows).
+    pub soft_delete_column: bool,
+}
+
+impl TableInfo {
+    pub fn key(&self) -> (String, String) {
+        (self.schema.clone(), self.name.clone())
+    }
+    pub fn qualified_name(&self) -> String {
+        format!("{}.{}", self.schema, self.name)
+    }
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct Extensions {
+    /// Installed version of `vector`, if installed.
+    pub vector_installed: Option<String>,
+    /// Whether the server has pgvector's files (`pg_available_extensions`).
+    pub vector_available: bool,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct SubscriptionInfo {
+    pub name: String,
+    pub enabled: bool,
+    pub slot_name: Option<String>,
+    pub publications: Vec<String>,
+    pub worker_pid: Option<i32>,
+    pub received_lsn: Option<String>,
+    pub last_msg_receipt: Option<String>,
+    /// Tables by `srsubstate`: i init, d copying, f finished, s synchronized, r ready.
+    pub table_states: Vec<(String, char)>,
+    /// 15+.
+    pub apply_error_count: Option<i64>,
+    /// 15+.
+    pub sync_error_count: Option<i64>,
+}
+
+/// One side of one poll.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct SideSnapshot {
+    /// `user@host:port/db`, never a password.
+    pub endpoint: String,
+    pub reach: Reach,
+    pub version_num: Option<i32>,
+    /// Wall time this side's poll took, connection excluded.
+    pub poll_ms: f64,
+    pub settings: Fetched<ServerSettings>,
+    pub role: Fetched<RoleInfo>,
+    /// Source only. `Ok(None)`: no slot of that name.
+    pub slot: Fetched<Option<SlotInfo>>,
+    /// Source only. `Ok(None)`: no publication of that name.
+    pub publication: Fetched<Option<PublicationInfo>>,
+    /// Tables of the watched schema and of the publication (source); on the destination,
+    /// those of the source's list that exist.
+    pub tables: Fetched<Vec<TableInfo>>,
+    pub extensions: Fetched<Extensions>,
+    /// Destination with the native engine. `Ok(None)`: no subscription of that name.
+    pub subscription: Fetched<Option<SubscriptionInfo>>,
+    /// Current WAL position, to see LSNs move between polls.
+    pub current_lsn: Option<String>,
+}
+
+impl SideSnapshot {
+    pub fn down(endpoint: String, reach: Reach) -> Self {
+        SideSnapshot {
+            endpoint,
+            reach,
+            version_num: None,
+            poll_ms: 0.0,
+            settings: Fetched::NotRead,
+            role: Fetched::NotRead,
+            slot: Fetched::NotRead,
+            publication: Fetched::NotRead,
+            tables: Fetched::NotRead,
+            extensions: Fetched::NotRead,
+            subscription: Fetched::NotRead,
+            current_lsn: None,
+        }
+    }
+
+    pub fn table(&self, schema: &str, name: &str) -> Option<&TableInfo> {
+        self.tables
+            .ok()?
+            .iter()
+            .find(|t| t.schema == schema && t.name == name)
+    }
+}
+
+/// Both sides at one moment.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Snapshot {
+    /// Milliseconds since the Unix epoch when the poll started.
+    pub taken_at_ms: i64,
+    pub source: SideSnapshot,
+    pub dest: SideSnapshot,
+}
+
+/// Airbyte's bookkeeping columns on destination tables: not drift, never compared.
+pub fn is_airbyte_column(name: &str) -> bool {
+    matches!(
+        name,
+        "_airbyte_raw_id" | "_airbyte_extracted_at" | "_airbyte_meta" | "_airbyte_generation_id"
+    ) || name.starts_with("_ab_cdc_")
+        || name.starts_with("_airbyte_")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn airbyte_columns_are_recognised() {
+        for c in [
+            "_airbyte_raw_id",
+            "_airbyte_extracted_at",
+            "_airbyte_meta",
+            "_airbyte_generation_id",
+            "_ab_cdc_lsn",
+            "_ab_cdc_updated_at",
+            "_ab_cdc_deleted_at",
+        ] {
+            assert!(is_airbyte_column(c), "{c}");
+        }
+        assert!(!is_airbyte_column("airbyte"));
+        assert!(!is_airbyte_column("title"));
+    }
+}
