@@ -26,7 +26,7 @@ impl Reach {
 }
 
 /// A part of the snapshot that may not have been readable.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
 #[serde(tag = "read", content = "value", rename_all = "snake_case")]
 pub enum Fetched<T> {
     Ok(T),
@@ -35,6 +35,7 @@ pub enum Fetched<T> {
     /// The query failed for another reason (timeout, object dropped mid-poll, …).
     Failed(String),
     /// Not asked for on this side or this version.
+    #[default]
     NotRead,
 }
 
@@ -51,12 +52,6 @@ impl<T> Fetched<T> {
             Fetched::Denied(r) | Fetched::Failed(r) => Some(r),
             Fetched::Ok(_) | Fetched::NotRead => None,
         }
-    }
-}
-
-impl<T> Default for Fetched<T> {
-    fn default() -> Self {
-        Fetched::NotRead
     }
 }
 
