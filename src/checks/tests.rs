@@ -94,7 +94,10 @@ pub(crate) fn healthy() -> Snapshot {
         slot_name: Some("airbyte_slot".into()),
         publications: vec!["airbyte_publication".into()],
         worker_pid: Some(42),
-        table_states: vec![("public.tache".into(), 'r'), ("public.utilisateur".into(), 'r')],
+        table_states: vec![
+            ("public.tache".into(), 'r'),
+            ("public.utilisateur".into(), 'r'),
+        ],
         apply_error_count: Some(0),
         sync_error_count: Some(0),
         ..Default::default()
@@ -205,7 +208,10 @@ fn table_without_primary_key_is_critical_and_offers_full_or_a_unique_index() {
     assert_eq!(status, Status::Critical);
     assert!(detail.contains("notes"));
     let fix = fix.unwrap();
-    assert_eq!(fix.sql, ["ALTER TABLE \"public\".\"notes\" REPLICA IDENTITY FULL"]);
+    assert_eq!(
+        fix.sql,
+        ["ALTER TABLE \"public\".\"notes\" REPLICA IDENTITY FULL"]
+    );
     assert!(fix.caution.unwrap().contains("FULL"));
 
     t.unique_index = Some("notes_code_key".into());
