@@ -16,6 +16,8 @@ use crate::seed;
 
 #[derive(Clone, Debug, Default)]
 pub struct DemoOptions {
+    /// Open the full-screen view (else print counts, as `--no-tui`).
+    pub tui: bool,
     pub fetch_postgres: bool,
     pub pg_bin: Option<PathBuf>,
     pub show_password: bool,
@@ -140,7 +142,25 @@ fn say(text: &str) -> bool {
     writeln!(out, "{text}").and_then(|()| out.flush()).is_ok()
 }
 
-/// The whole `demo` command; the TUI variant arrives with the TUI.
+/// Keeps a little change traffic on the source so the screen moves. Errors (a server
+/// stopped under it) end it quietly: the TUI shows the server's state.
+fn spawn_trickle(lab: &Lab) -> tokio::task::JoinHandle<()> {
+    let settings = lab.settings();
+    tokio::spawn(async move {
+        let Ok(src) = pg::connect(&settings.source, settings.statement_timeout).await else {
+            return;
+        };
+        let mut tick = tokio::time::interval(Duration::from_secs(1));
+        loop {
+            tick.tick().await;
+            if seed::trickle(&src.client, 5).await.is_err() {
+                return;
+            }
+        }
+    })
+}
+
+/// The whole `demo` command.
 pub async fn run(opts: DemoOptions) -> Result<()> {
     let choose_opts = opts.clone();
     let bin = tokio::task::spawn_blocking(move || choose_binaries(&choose_opts)).await??;
@@ -148,7 +168,14 @@ pub async fn run(opts: DemoOptions) -> Result<()> {
     tokio::select! {
         r = async {
             let lab = prepare(bin, &opts).await?;
-            let r = run_plain(&lab, &opts).await;
+            let r = if opts.tui {
+                let trickle = spawn_trickle(&lab);
+                let r = crate::tui::run(lab.settings(), Some("demo".into())).await;
+                trickle.abort();
+                r
+            } else {
+                run_plain(&lab, &opts).await
+            };
             drop(lab);
             r
         } => r,

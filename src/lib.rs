@@ -13,3 +13,4 @@ pub mod poll;
 pub mod report;
 pub mod seed;
 pub mod snapshot;
+pub mod tui;

@@ -48,7 +48,7 @@ struct GlobalArgs {
 
 #[derive(Subcommand, Debug)]
 enum Cmd {
-    /// Full-screen live view (the default) — not built yet: use `demo --no-tui`
+    /// Full-screen live view (the default)
     Tui,
     /// One poll of both sides, print the checks (exit 0 ok, 1 warning, 2 critical, 3 unknown)
     Check {
@@ -136,7 +136,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
     };
     match cli.command {
         Some(Cmd::Demo {
-            no_tui: _,
+            no_tui,
             fetch_postgres,
             pg_bin,
             show_password,
@@ -144,6 +144,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             tasks,
         }) => {
             demo::run(DemoOptions {
+                tui: !no_tui,
                 fetch_postgres,
                 pg_bin,
                 show_password,
@@ -157,14 +158,20 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             let settings = load(&overrides)?;
             Ok(ExitCode::from(check(&settings, json).await))
         }
+        None | Some(Cmd::Tui) => {
+            let settings = load(&overrides)?;
+            syncwatch::tui::run(settings, None).await?;
+            Ok(ExitCode::SUCCESS)
+        }
         other => {
             let settings = load(&overrides)?;
             let name = match other {
-                None | Some(Cmd::Tui) => "tui",
                 Some(Cmd::Setup { .. }) => "setup",
                 Some(Cmd::Seed { .. }) => "seed",
                 Some(Cmd::Diff { .. }) => "diff",
-                Some(Cmd::Check { .. }) | Some(Cmd::Demo { .. }) => unreachable!("handled above"),
+                None | Some(Cmd::Tui) | Some(Cmd::Check { .. }) | Some(Cmd::Demo { .. }) => {
+                    unreachable!("handled above")
+                }
             };
             Err(eyre!(
                 "`{name}` is not built yet (source {}, destination {}); `syncwatch demo --no-tui` works today",

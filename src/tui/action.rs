@@ -1,0 +1,49 @@
+//! Every change to the UI's state is one of these; keys, ticks and poller reports all
+//! become actions, and only `App::update` applies them.
+
+use crate::poll::SideRole;
+use crate::snapshot::SideSnapshot;
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Action {
+    Quit,
+    ToggleHelp,
+    NextPane,
+    PrevPane,
+    Up,
+    Down,
+    PageUp,
+    PageDown,
+    Details,
+    StartFilter,
+    FilterChar(char),
+    FilterBackspace,
+    FilterApply,
+    FilterCancel,
+    CycleSort,
+    Refresh,
+    TogglePause,
+    CountExact,
+    Fix,
+    FixAll,
+    Seed,
+    Traffic,
+    Diff,
+    /// `y` in a confirmation.
+    Confirm,
+    /// `n` / Esc: closes whatever popup is open.
+    Cancel,
+    /// The clock moved (milliseconds since the epoch).
+    Tick(i64),
+    PollStarted(SideRole, i64),
+    Polled(SideRole, Box<SideSnapshot>, i64),
+    /// A line for the log pane from a background task.
+    Log(LogLevel, String),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LogLevel {
+    Info,
+    Warn,
+    Error,
+}

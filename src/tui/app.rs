@@ -1,0 +1,608 @@
+//! The UI's whole state and `update`, the only function that changes it. Pure: it takes
+//! actions and returns effects (things for the event loop to start), never awaits.
+
+use std::collections::VecDeque;
+
+use crate::checks::{self, Check};
+use crate::config::Settings;
+use crate::counts::TableKey;
+use crate::divergence::{State, Tracker};
+use crate::poll::SideRole;
+use crate::snapshot::{Reach, RowCount, SideSnapshot, Snapshot};
+
+use super::action::{Action, LogLevel};
+
+/// Lines kept in the log pane.
+pub const LOG_LINES: usize = 500;
+/// Slot samples kept for the retained-WAL sparkline.
+pub const SLOT_HISTORY: usize = 120;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Pane {
+    Tables,
+    Checks,
+    Log,
+}
+
+impl Pane {
+    const ORDER: [Pane; 3] = [Pane::Tables, Pane::Checks, Pane::Log];
+    fn step(self, by: isize) -> Pane {
+        let i = Self::ORDER.iter().position(|p| *p == self).unwrap_or(0) as isize;
+        Self::ORDER[(i + by).rem_euclid(Self::ORDER.len() as isize) as usize]
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Sort {
+    Name,
+    Difference,
+    State,
+}
+
+impl Sort {
+    pub fn label(self) -> &'static str {
+        match self {
+            Sort::Name => "name",
+            Sort::Difference => "Δ",
+            Sort::State => "state",
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Popup {
+    Help,
+    /// A write waits for y/n; `lines` is exactly what will run.
+    Confirm {
+        title: String,
+        lines: Vec<String>,
+        on_yes: Effect,
+    },
+    /// Read-only text (details of a table or check).
+    Text {
+        title: String,
+        lines: Vec<String>,
+    },
+}
+
+/// Work the event loop starts after an update.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Effect {
+    Quit,
+    Refresh,
+    SetPaused(bool),
+    CountExact(TableKey),
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct LogLine {
+    pub at_ms: i64,
+    pub level: LogLevel,
+    pub text: String,
+}
+
+/// Latest report of one side, with when it came and whether a poll is under way.
+#[derive(Clone, Debug, Default)]
+pub struct SideView {
+    pub snap: Option<SideSnapshot>,
+    pub polled_at_ms: Option<i64>,
+    pub poll_started_ms: Option<i64>,
+}
+
+impl SideView {
+    /// A poll has been running this long without an answer.
+    pub fn stalled_for_ms(&self, now_ms: i64) -> Option<i64> {
+        let started = self.poll_started_ms?;
+        (now_ms - started > 0).then_some(now_ms - started)
+    }
+}
+
+/// One row of the tables pane, derived from the snapshot and the tracker.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TableRow {
+    pub key: TableKey,
+    pub source: Option<RowCount>,
+    pub dest: Option<RowCount>,
+    pub difference: Option<i64>,
+    pub trend: Vec<i64>,
+    pub state: State,
+    /// A side is down: the counts are the last known, not current.
+    pub stale: bool,
+}
+
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct SlotSample {
+    pub at_ms: i64,
+    pub retained: i64,
+    pub lag: i64,
+    pub confirmed_flush: Option<String>,
+}
+
+pub struct App {
+    pub settings: Settings,
+    /// Shown in the header, e.g. "demo".
+    pub badge: Option<String>,
+    pub source: SideView,
+    pub dest: SideView,
+    pub checks: Vec<Check>,
+    pub tracker: Tracker,
+    pub slot_history: VecDeque<SlotSample>,
+    pub focus: Pane,
+    pub table_selected: usize,
+    pub check_selected: usize,
+    pub log_scroll: usize,
+    pub filter: String,
+    pub filter_editing: bool,
+    pub sort: Sort,
+    pub paused: bool,
+    pub popup: Option<Popup>,
+    pub log: VecDeque<LogLine>,
+    pub now_ms: i64,
+    /// Local time's offset from UTC for the clock; fixed at start (tests set 0).
+    pub utc_offset_secs: i32,
+    pub quit: bool,
+    /// Rows the tables pane showed last frame: the page size for PgUp/PgDn.
+    pub page: usize,
+    /// Source and destination samples not yet paired into the tracker.
+    pending_source: bool,
+    pending_dest: bool,
+}
+
+impl App {
+    pub fn new(settings: Settings, now_ms: i64) -> Self {
+        App {
+            settings,
+            badge: None,
+            source: SideView::default(),
+            dest: SideView::default(),
+            checks: Vec::new(),
+            tracker: Tracker::default(),
+            slot_history: VecDeque::new(),
+            focus: Pane::Tables,
+            table_selected: 0,
+            check_selected: 0,
+            log_scroll: 0,
+            filter: String::new(),
+            filter_editing: false,
+            sort: Sort::Name,
+            paused: false,
+            popup: None,
+            log: VecDeque::new(),
+            now_ms,
+            utc_offset_secs: chrono::Local::now().offset().local_minus_utc(),
+            quit: false,
+            page: 10,
+            pending_source: false,
+            pending_dest: false,
+        }
+    }
+
+    pub fn push_log(&mut self, level: LogLevel, text: impl Into<String>) {
+        self.log.push_back(LogLine {
+            at_ms: self.now_ms,
+            level,
+            text: text.into(),
+        });
+        while self.log.len() > LOG_LINES {
+            self.log.pop_front();
+        }
+    }
+
+    /// The tables pane's rows: filtered, sorted.
+    pub fn rows(&self) -> Vec<TableRow> {
+        let filter = self.filter.to_lowercase();
+        let up = |v: &SideView| v.snap.as_ref().is_some_and(|s| s.reach.is_up());
+        let stale = !up(&self.source) || !up(&self.dest);
+        let mut rows: Vec<TableRow> = self
+            .tracker
+            .keys()
+            .filter(|(s, t)| {
+                filter.is_empty() || format!("{s}.{t}").to_lowercase().contains(&filter)
+            })
+            .map(|key| {
+                let h = self.tracker.history(key);
+                let last = h.and_then(|h| h.back());
+                TableRow {
+                    key: key.clone(),
+                    source: last.and_then(|s| s.source),
+                    dest: last.and_then(|s| s.dest),
+                    difference: last.and_then(|s| s.difference()),
+                    trend: h
+                        .map(|h| h.iter().filter_map(|s| s.difference()).collect())
+                        .unwrap_or_default(),
+                    state: self.tracker.state(key),
+                    stale,
+                }
+            })
+            .collect();
+        match self.sort {
+            Sort::Name => {}
+            Sort::Difference => {
+                rows.sort_by_key(|r| std::cmp::Reverse(r.difference.map(i64::abs).unwrap_or(-1)))
+            }
+            Sort::State => rows.sort_by_key(|r| state_rank(r.state)),
+        }
+        rows
+    }
+
+    pub fn selected_table(&self) -> Option<TableKey> {
+        self.rows().get(self.table_selected).map(|r| r.key.clone())
+    }
+
+    fn snapshot(&self) -> Option<Snapshot> {
+        let source = self.source.snap.clone()?;
+        let dest = self.dest.snap.clone().unwrap_or_else(|| {
+            SideSnapshot::down(
+                self.settings.dest.to_string(),
+                Reach::Unreachable("not polled yet".into()),
+            )
+        });
+        Some(Snapshot {
+            taken_at_ms: self.source.polled_at_ms.unwrap_or(self.now_ms),
+            source,
+            dest,
+        })
+    }
+
+    /// Applies one action; returns what the event loop should start.
+    pub fn update(&mut self, action: Action) -> Vec<Effect> {
+        match action {
+            Action::Tick(now) => {
+                self.now_ms = now;
+                // A side that stopped answering must not hold the other's samples back.
+                let stale = 2 * self.settings.poll_interval.as_millis() as i64;
+                let overdue = |v: &SideView| v.polled_at_ms.is_some_and(|t| now - t > stale);
+                if (self.pending_source && overdue(&self.source))
+                    || (self.pending_dest && overdue(&self.dest))
+                {
+                    self.pair_samples();
+                }
+                vec![]
+            }
+            Action::PollStarted(side, at) => {
+                self.view_mut(side).poll_started_ms = Some(at);
+                vec![]
+            }
+            Action::Polled(side, snap, at) => {
+                self.now_ms = self.now_ms.max(at);
+                self.on_polled(side, *snap, at);
+                vec![]
+            }
+            Action::Log(level, text) => {
+                self.push_log(level, text);
+                vec![]
+            }
+            Action::Quit => {
+                self.quit = true;
+                vec![Effect::Quit]
+            }
+            Action::Cancel => {
+                self.popup = None;
+                vec![]
+            }
+            Action::Confirm => match self.popup.take() {
+                Some(Popup::Confirm { on_yes, .. }) => vec![on_yes],
+                other => {
+                    self.popup = other;
+                    vec![]
+                }
+            },
+            Action::ToggleHelp => {
+                self.popup = match self.popup {
+                    Some(Popup::Help) => None,
+                    _ => Some(Popup::Help),
+                };
+                vec![]
+            }
+            Action::NextPane => {
+                self.focus = self.focus.step(1);
+                vec![]
+            }
+            Action::PrevPane => {
+                self.focus = self.focus.step(-1);
+                vec![]
+            }
+            Action::Up => {
+                self.move_selection(-1);
+                vec![]
+            }
+            Action::Down => {
+                self.move_selection(1);
+                vec![]
+            }
+            Action::PageUp => {
+                self.move_selection(-(self.page.max(1) as isize));
+                vec![]
+            }
+            Action::PageDown => {
+                self.move_selection(self.page.max(1) as isize);
+                vec![]
+            }
+            Action::Details => {
+                self.popup = self.details();
+                vec![]
+            }
+            Action::StartFilter => {
+                self.focus = Pane::Tables;
+                self.filter_editing = true;
+                vec![]
+            }
+            Action::FilterChar(c) => {
+                self.filter.push(c);
+                self.table_selected = 0;
+                vec![]
+            }
+            Action::FilterBackspace => {
+                self.filter.pop();
+                self.table_selected = 0;
+                vec![]
+            }
+            Action::FilterApply => {
+                self.filter_editing = false;
+                vec![]
+            }
+            Action::FilterCancel => {
+                self.filter_editing = false;
+                self.filter.clear();
+                self.table_selected = 0;
+                vec![]
+            }
+            Action::CycleSort => {
+                self.sort = match self.sort {
+                    Sort::Name => Sort::Difference,
+                    Sort::Difference => Sort::State,
+                    Sort::State => Sort::Name,
+                };
+                vec![]
+            }
+            Action::Refresh => {
+                self.push_log(LogLevel::Info, "refresh requested");
+                vec![Effect::Refresh]
+            }
+            Action::TogglePause => {
+                self.paused = !self.paused;
+                let word = if self.paused { "paused" } else { "resumed" };
+                self.push_log(LogLevel::Info, format!("polling {word}"));
+                vec![Effect::SetPaused(self.paused)]
+            }
+            Action::CountExact => match self.selected_table() {
+                Some(key) => {
+                    self.push_log(
+                        LogLevel::Info,
+                        format!("exact count of {}.{} requested", key.0, key.1),
+                    );
+                    vec![Effect::CountExact(key)]
+                }
+                None => vec![],
+            },
+            Action::Fix | Action::FixAll => self.not_yet("fixes from the keyboard"),
+            Action::Seed => self.not_yet("seeding"),
+            Action::Traffic => self.not_yet("change traffic"),
+            Action::Diff => self.not_yet("row-level diff"),
+        }
+    }
+
+    fn not_yet(&mut self, what: &str) -> Vec<Effect> {
+        self.push_log(LogLevel::Warn, format!("{what}: not available yet"));
+        vec![]
+    }
+
+    fn view_mut(&mut self, side: SideRole) -> &mut SideView {
+        match side {
+            SideRole::Source => &mut self.source,
+            SideRole::Dest => &mut self.dest,
+        }
+    }
+
+    fn on_polled(&mut self, side: SideRole, snap: SideSnapshot, at: i64) {
+        let label = side.label();
+        let was = self.view_mut(side).snap.as_ref().map(|s| s.reach.clone());
+        match (&was, &snap.reach) {
+            (Some(Reach::Up) | None, Reach::Up) => {}
+            (_, Reach::Up) => self.push_log(LogLevel::Info, format!("{label} reachable again")),
+            (Some(old), new) if old == new => {}
+            (_, new) => self.push_log(
+                LogLevel::Error,
+                format!("{label}: {}", new.reason().unwrap_or("down")),
+            ),
+        }
+        let view = self.view_mut(side);
+        view.poll_started_ms = None;
+        view.polled_at_ms = Some(at);
+        view.snap = Some(snap);
+        match side {
+            SideRole::Source => {
+                self.pending_source = true;
+                self.record_slot(at);
+            }
+            SideRole::Dest => self.pending_dest = true,
+        }
+        if self.pending_source && self.pending_dest {
+            self.pair_samples();
+        }
+        if let Some(snap) = self.snapshot() {
+            self.checks = checks::evaluate(&snap, &self.settings);
+        }
+        self.clamp_selection();
+    }
+
+    /// Feeds the tracker one sample per table from the latest of both sides.
+    fn pair_samples(&mut self) {
+        if let Some(snap) = self.snapshot() {
+            self.tracker.observe(&snap);
+        }
+        self.pending_source = false;
+        self.pending_dest = false;
+    }
+
+    fn record_slot(&mut self, at: i64) {
+        let Some(slot) = self
+            .source
+            .snap
+            .as_ref()
+            .and_then(|s| s.slot.ok())
+            .and_then(|s| s.as_ref())
+        else {
+            return;
+        };
+        self.slot_history.push_back(SlotSample {
+            at_ms: at,
+            retained: slot.retained_bytes.unwrap_or(0),
+            lag: slot.lag_bytes.unwrap_or(0),
+            confirmed_flush: slot.confirmed_flush_lsn.clone(),
+        });
+        while self.slot_history.len() > SLOT_HISTORY {
+            self.slot_history.pop_front();
+        }
+    }
+
+    /// How long the slot's confirmed position has stood still, if it has.
+    pub fn confirmed_flush_still_ms(&self) -> Option<i64> {
+        let last = self.slot_history.back()?;
+        let since = self
+            .slot_history
+            .iter()
+            .rev()
+            .take_while(|s| s.confirmed_flush == last.confirmed_flush)
+            .last()?;
+        (self.slot_history.len() > 1 && since.at_ms < last.at_ms)
+            .then_some(last.at_ms - since.at_ms)
+    }
+
+    fn move_selection(&mut self, by: isize) {
+        match self.focus {
+            Pane::Tables => {
+                let n = self.rows().len();
+                self.table_selected = step(self.table_selected, by, n);
+            }
+            Pane::Checks => {
+                self.check_selected = step(self.check_selected, by, self.checks.len());
+            }
+            Pane::Log => {
+                // Scrolling back from the newest line.
+                let n = self.log.len();
+                self.log_scroll = step(self.log_scroll, -by, n);
+            }
+        }
+    }
+
+    fn clamp_selection(&mut self) {
+        let n = self.rows().len();
+        self.table_selected = self.table_selected.min(n.saturating_sub(1));
+        self.check_selected = self.check_selected.min(self.checks.len().saturating_sub(1));
+    }
+
+    fn details(&self) -> Option<Popup> {
+        match self.focus {
+            Pane::Checks => {
+                let c = self.checks.get(self.check_selected)?;
+                let mut lines = vec![
+                    format!(
+                        "{} {} · {}",
+                        c.status.symbol(),
+                        c.status.label(),
+                        c.side.label()
+                    ),
+                    String::new(),
+                    c.detail.clone(),
+                ];
+                if let Some(fix) = &c.fix {
+                    lines.push(String::new());
+                    if !fix.sql.is_empty() {
+                        lines.push("Fix (SQL):".into());
+                        lines.extend(fix.sql.iter().map(|s| format!("  {s};")));
+                    }
+                    if let Some(m) = &fix.manual {
+                        lines.push(format!("To do by hand: {m}"));
+                    }
+                    if let Some(caution) = &fix.caution {
+                        lines.push(format!("Note: {caution}"));
+                    }
+                }
+                Some(Popup::Text {
+                    title: c.id.to_string(),
+                    lines,
+                })
+            }
+            _ => {
+                let row = self.rows().into_iter().nth(self.table_selected)?;
+                let count = |c: Option<RowCount>| match c {
+                    Some(c) if c.exact => format!("{} (exact)", c.rows),
+                    Some(c) => format!("≈{} (estimate; c counts exactly)", c.rows),
+                    None => "—".into(),
+                };
+                let src_info = self
+                    .source
+                    .snap
+                    .as_ref()
+                    .and_then(|s| s.table(&row.key.0, &row.key.1));
+                let mut lines = vec![
+                    format!("state        {}", row.state.label()),
+                    format!("source       {}", count(row.source)),
+                    format!("destination  {}", count(row.dest)),
+                ];
+                if let Some(t) = src_info {
+                    lines.push(format!(
+                        "primary key  {}",
+                        if t.has_primary_key { "yes" } else { "no" }
+                    ));
+                    lines.push(format!(
+                        "identity     {}",
+                        identity_label(t.replica_identity)
+                    ));
+                    lines.push(String::new());
+                    lines.push("columns".into());
+                    lines.extend(
+                        t.columns
+                            .iter()
+                            .map(|c| format!("  {} {}", c.name, c.data_type)),
+                    );
+                }
+                Some(Popup::Text {
+                    title: format!("{}.{}", row.key.0, row.key.1),
+                    lines,
+                })
+            }
+        }
+    }
+
+    /// Tables whose state needs attention (stuck or missing), for the header.
+    pub fn troubled_tables(&self) -> usize {
+        self.tracker
+            .keys()
+            .filter(|k| matches!(self.tracker.state(k), State::Stuck | State::Missing))
+            .count()
+    }
+
+    /// The worst check status, for the header.
+    pub fn overall(&self) -> checks::Status {
+        checks::worst(&self.checks)
+    }
+}
+
+fn identity_label(c: char) -> &'static str {
+    match c {
+        'd' => "default (primary key)",
+        'f' => "full",
+        'i' => "index",
+        'n' => "nothing",
+        _ => "?",
+    }
+}
+
+fn state_rank(s: State) -> u8 {
+    match s {
+        State::Stuck => 0,
+        State::Missing => 1,
+        State::InFlight => 2,
+        State::Unknown => 3,
+        State::InSync => 4,
+    }
+}
+
+fn step(current: usize, by: isize, len: usize) -> usize {
+    if len == 0 {
+        return 0;
+    }
+    (current as isize + by).clamp(0, len as isize - 1) as usize
+}

@@ -1,0 +1,117 @@
+//! The full-screen view. Start-up order: error hooks (main), terminal init, run, restore —
+//! restore also on error (guard) and on panic (ratatui's hook, chained to color-eyre's).
+//! The loop selects over terminal events, poller reports and a tick; it never awaits
+//! the database, and draws only when something changed.
+
+pub mod action;
+pub mod app;
+pub mod draw;
+pub mod keys;
+pub mod panes;
+pub mod pollers;
+pub mod popups;
+pub mod theme;
+
+#[cfg(test)]
+mod tests;
+
+use std::time::Duration;
+
+use color_eyre::eyre::{Result, WrapErr};
+use crossterm::event::{Event, EventStream, KeyEvent, KeyEventKind};
+use futures_util::StreamExt;
+use tokio::sync::mpsc;
+
+use crate::config::Settings;
+use action::Action;
+use app::{App, Effect, Popup};
+use pollers::{PollerCmd, PollerMsg};
+use theme::Theme;
+
+/// How often the clock and poll ages are redrawn when nothing else happens.
+const TICK: Duration = Duration::from_millis(500);
+
+pub fn now_ms() -> i64 {
+    chrono::Utc::now().timestamp_millis()
+}
+
+/// What a key means in the current state of the UI.
+pub fn map_key(app: &App, ev: &KeyEvent) -> Option<Action> {
+    if ev.kind != KeyEventKind::Press {
+        return None;
+    }
+    match &app.popup {
+        Some(p) => keys::popup(ev, matches!(p, Popup::Confirm { .. })),
+        None if app.filter_editing => keys::filtering(ev),
+        None => keys::normal(ev),
+    }
+}
+
+/// Restores the terminal however `run` ends.
+struct TerminalGuard(ratatui::DefaultTerminal);
+
+impl Drop for TerminalGuard {
+    fn drop(&mut self) {
+        ratatui::restore();
+    }
+}
+
+/// Runs the view until the user quits. `badge` marks the header (e.g. "demo").
+pub async fn run(settings: Settings, badge: Option<String>) -> Result<()> {
+    let theme = Theme::from_env();
+    let mut app = App::new(settings.clone(), now_ms());
+    app.badge = badge;
+    app.push_log(
+        action::LogLevel::Info,
+        format!(
+            "watching {} → {} (engine {}, every {:.1} s); ? for keys",
+            settings.source,
+            settings.dest,
+            settings.engine,
+            settings.poll_interval.as_secs_f64()
+        ),
+    );
+    for w in &settings.warnings {
+        app.push_log(action::LogLevel::Warn, w.clone());
+    }
+    let (poll_tx, mut poll_rx) = mpsc::unbounded_channel();
+    let pollers = pollers::spawn(&settings, poll_tx);
+    let mut terminal = TerminalGuard(ratatui::try_init().wrap_err("setting up the terminal")?);
+    let mut events = EventStream::new();
+    let mut tick = tokio::time::interval(TICK);
+    let mut dirty = true;
+    loop {
+        if dirty {
+            terminal
+                .0
+                .draw(|f| draw::draw(f, &mut app, &theme))
+                .wrap_err("drawing the screen")?;
+            dirty = false;
+        }
+        let action = tokio::select! {
+            ev = events.next() => match ev {
+                Some(Ok(Event::Key(k))) => map_key(&app, &k),
+                Some(Ok(Event::Resize(..))) => { dirty = true; None }
+                Some(Ok(_)) => None,
+                Some(Err(e)) => return Err(e).wrap_err("reading the terminal"),
+                None => return Ok(()),
+            },
+            msg = poll_rx.recv() => match msg {
+                Some(PollerMsg::Started(side)) => Some(Action::PollStarted(side, now_ms())),
+                Some(PollerMsg::Polled(side, snap)) => Some(Action::Polled(side, snap, now_ms())),
+                None => None,
+            },
+            _ = tick.tick() => Some(Action::Tick(now_ms())),
+        };
+        let Some(action) = action else { continue };
+        dirty = true;
+        for effect in app.update(action) {
+            match effect {
+                Effect::Quit => return Ok(()),
+                Effect::Refresh => pollers.send(PollerCmd::RefreshNow),
+                Effect::SetPaused(p) => pollers.send(PollerCmd::Pause(p)),
+                Effect::CountExact(key) => pollers.send(PollerCmd::CountExact(key)),
+            }
+        }
+    }
+}

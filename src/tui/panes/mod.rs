@@ -1,0 +1,8 @@
+//! One file per pane; each draws its part of a given `App`.
+
+pub mod checks;
+pub mod footer;
+pub mod header;
+pub mod log;
+pub mod slot;
+pub mod tables;

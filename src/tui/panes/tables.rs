@@ -1,0 +1,140 @@
+//! Per-table divergence: source rows, destination rows, Δ, a trend of Δ, the state.
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Cell, Row, Table};
+
+use crate::report::group_digits;
+use crate::snapshot::RowCount;
+use crate::tui::app::{App, Pane};
+use crate::tui::theme::Theme;
+
+const BARS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
+const TREND_WIDTH: usize = 10;
+
+/// The last `width` values as bars scaled to their largest magnitude.
+pub fn sparkline(values: &[i64], width: usize) -> String {
+    let tail = &values[values.len().saturating_sub(width)..];
+    let max = tail.iter().map(|v| v.unsigned_abs()).max().unwrap_or(0);
+    tail.iter()
+        .map(|v| match (v.unsigned_abs() * 7).checked_div(max) {
+            Some(level) => BARS[level as usize],
+            None => BARS[0],
+        })
+        .collect()
+}
+
+fn count(c: Option<RowCount>) -> String {
+    match c {
+        Some(RowCount { rows, exact: true }) => group_digits(rows),
+        Some(RowCount { rows, exact: false }) => format!("≈{}", group_digits(rows)),
+        None => "—".to_string(),
+    }
+}
+
+/// First row to show so that `selected` stays visible in `height` rows.
+pub fn window_start(selected: usize, height: usize, len: usize) -> usize {
+    if height == 0 || len <= height {
+        return 0;
+    }
+    selected.saturating_sub(height / 2).min(len - height)
+}
+
+pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
+    let rows = app.rows();
+    let focused = app.focus == Pane::Tables;
+    let mut title = vec![Span::styled(
+        format!(" Tables ({}) ", rows.len()),
+        theme.title(),
+    )];
+    title.push(Span::styled(
+        format!("sort {} ", app.sort.label()),
+        theme.dim(),
+    ));
+    if app.filter_editing || !app.filter.is_empty() {
+        let cursor = if app.filter_editing { "▏" } else { "" };
+        title.push(Span::styled(
+            format!("/{}{cursor} ", app.filter),
+            theme.warn(),
+        ));
+    }
+    let block = Block::bordered()
+        .title(Line::from(title))
+        .border_style(theme.border(focused));
+    let inner_height = area.height.saturating_sub(3) as usize;
+    let start = window_start(app.table_selected, inner_height, rows.len());
+    let body: Vec<Row> = rows
+        .iter()
+        .enumerate()
+        .skip(start)
+        .take(inner_height)
+        .map(|(i, r)| {
+            let name = if r.key.0 == app.settings.schema {
+                r.key.1.clone()
+            } else {
+                format!("{}.{}", r.key.0, r.key.1)
+            };
+            let row = Row::new(vec![
+                Cell::from(name),
+                Cell::from(Line::from(count(r.source)).right_aligned()),
+                Cell::from(Line::from(count(r.dest)).right_aligned()),
+                Cell::from(
+                    Line::from(r.difference.map(group_digits).unwrap_or_else(|| "—".into()))
+                        .right_aligned(),
+                ),
+                Cell::from(Span::styled(sparkline(&r.trend, TREND_WIDTH), theme.dim())),
+                if r.stale {
+                    Cell::from(Span::styled("stale", theme.dim()))
+                } else {
+                    Cell::from(Span::styled(r.state.label(), theme.state(r.state)))
+                },
+            ]);
+            let row = if r.stale { row.style(theme.dim()) } else { row };
+            if i == app.table_selected {
+                row.style(theme.selected())
+            } else {
+                row
+            }
+        })
+        .collect();
+    let header = Row::new(vec![
+        Cell::from("table"),
+        Cell::from(Line::from("source").right_aligned()),
+        Cell::from(Line::from("dest").right_aligned()),
+        Cell::from(Line::from("Δ").right_aligned()),
+        Cell::from("trend"),
+        Cell::from("state"),
+    ])
+    .style(theme.title());
+    let table = Table::new(
+        body,
+        [
+            Constraint::Fill(1),
+            Constraint::Length(12),
+            Constraint::Length(12),
+            Constraint::Length(9),
+            Constraint::Length(TREND_WIDTH as u16),
+            Constraint::Length(9),
+        ],
+    )
+    .header(header)
+    .block(block);
+    frame.render_widget(table, area);
+    if rows.is_empty() {
+        let msg = if app.source.snap.is_none() {
+            "waiting for the first poll …"
+        } else if !app.filter.is_empty() {
+            "no table matches the filter"
+        } else {
+            "no tables in the publication or the watched schema"
+        };
+        let inner = Rect {
+            x: area.x + 2,
+            y: area.y + 2,
+            width: area.width.saturating_sub(4),
+            height: 1.min(area.height.saturating_sub(3)),
+        };
+        frame.render_widget(Span::styled(msg, theme.dim()), inner);
+    }
+}

@@ -1,0 +1,343 @@
+//! Render tests (whole screens from given states, compared with snapshot files) and
+//! `update` tests (keys → actions → state).
+
+use std::collections::HashSet;
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+
+use super::action::Action;
+use super::app::{App, Effect, Pane, Popup};
+use super::theme::Theme;
+use super::{draw, map_key};
+use crate::checks::tests::{healthy, table};
+use crate::config::{Engine, Settings};
+use crate::poll::SideRole;
+use crate::snapshot::{Fetched, Reach, RowCount, SideSnapshot, Snapshot};
+
+const T0: i64 = 1_764_000_000_000;
+
+fn settings() -> Settings {
+    Settings {
+        engine: Engine::Native,
+        ..Settings::default()
+    }
+}
+
+fn app() -> App {
+    let mut app = App::new(settings(), T0);
+    app.utc_offset_secs = 0;
+    app
+}
+
+/// Feeds `polls` polls of `snap`, one second apart, the way the pollers would.
+fn feed(app: &mut App, snap: &Snapshot, polls: usize) {
+    for _ in 0..polls {
+        let t = app.now_ms + 1000;
+        app.update(Action::Tick(t));
+        app.update(Action::Polled(
+            SideRole::Source,
+            Box::new(snap.source.clone()),
+            t,
+        ));
+        app.update(Action::Polled(
+            SideRole::Dest,
+            Box::new(snap.dest.clone()),
+            t,
+        ));
+    }
+}
+
+fn render(app: &mut App, w: u16, h: u16) -> Terminal<TestBackend> {
+    let mut terminal = Terminal::new(TestBackend::new(w, h)).unwrap();
+    let theme = Theme { color: false };
+    terminal.draw(|f| draw::draw(f, app, &theme)).unwrap();
+    terminal
+}
+
+fn screen(terminal: &Terminal<TestBackend>) -> String {
+    terminal.backend().to_string()
+}
+
+fn set_rows(side: &mut SideSnapshot, name: &str, rows: i64) {
+    if let Fetched::Ok(ts) = &mut side.tables {
+        for t in ts.iter_mut().filter(|t| t.name == name) {
+            t.rows = Some(RowCount { rows, exact: true });
+        }
+    }
+}
+
+#[test]
+fn all_healthy() {
+    let mut app = app();
+    feed(&mut app, &healthy(), 3);
+    let t = render(&mut app, 120, 36);
+    insta::assert_snapshot!(t.backend());
+    assert!(screen(&t).contains("✓ ok"));
+}
+
+#[test]
+fn a_stuck_table() {
+    let mut app = app();
+    let mut snap = healthy();
+    set_rows(&mut snap.source, "tache", 2_000_000);
+    set_rows(&mut snap.dest, "tache", 1_999_880);
+    feed(&mut app, &snap, 6);
+    let t = render(&mut app, 120, 36);
+    insta::assert_snapshot!(t.backend());
+    let text = screen(&t);
+    assert!(text.contains("2 000 000") && text.contains("1 999 880") && text.contains("120"));
+    assert!(text.contains("stuck"));
+    assert!(text.contains("1 table(s) stuck/missing"));
+}
+
+#[test]
+fn source_unreachable() {
+    let mut app = app();
+    feed(&mut app, &healthy(), 2);
+    let mut snap = healthy();
+    snap.source = SideSnapshot::down(
+        "airbyte@localhost:5432/tasks_list".into(),
+        Reach::Unreachable("cannot reach localhost:5432: Connection refused (os error 111) — is PostgreSQL running and listening there?".into()),
+    );
+    feed(&mut app, &snap, 1);
+    let t = render(&mut app, 120, 36);
+    insta::assert_snapshot!(t.backend());
+    let text = screen(&t);
+    assert!(text.contains("✗ unreachable"));
+    assert!(
+        text.contains("Connection refused"),
+        "the reason is in the log"
+    );
+    assert!(
+        text.contains("stale"),
+        "old counts are not shown as current"
+    );
+    assert!(!text.contains("in sync"));
+}
+
+#[test]
+fn publication_missing() {
+    let mut app = app();
+    let mut snap = healthy();
+    snap.source.publication = Fetched::Ok(None);
+    feed(&mut app, &snap, 2);
+    app.update(Action::NextPane);
+    let publication = app
+        .checks
+        .iter()
+        .position(|c| c.id == "source.publication")
+        .unwrap();
+    for _ in 0..publication {
+        app.update(Action::Down);
+    }
+    app.update(Action::Details);
+    let t = render(&mut app, 120, 36);
+    insta::assert_snapshot!(t.backend());
+    let text = screen(&t);
+    assert!(
+        text.contains("CREATE PUBLICATION \"airbyte_publication\" FOR TABLE"),
+        "{text}"
+    );
+}
+
+#[test]
+fn slot_holding_wal() {
+    let mut app = app();
+    let mut snap = healthy();
+    if let Fetched::Ok(Some(slot)) = &mut snap.source.slot {
+        slot.active = false;
+        slot.retained_bytes = Some(3 << 30);
+        slot.lag_bytes = Some(3 << 30);
+        slot.confirmed_flush_lsn = Some("0/1A2B3C4".into());
+    }
+    feed(&mut app, &snap, 3);
+    let t = render(&mut app, 120, 36);
+    insta::assert_snapshot!(t.backend());
+    let text = screen(&t);
+    assert!(text.contains("retained 3.0 GB"));
+    assert!(text.contains("inactive"));
+}
+
+#[test]
+fn small_terminal_80_by_24() {
+    let mut app = app();
+    feed(&mut app, &healthy(), 2);
+    let t = render(&mut app, 80, 24);
+    insta::assert_snapshot!(t.backend());
+    let text = screen(&t);
+    assert!(text.contains("utilisateur"));
+    assert!(text.contains("q quit"));
+}
+
+fn many_tables(n: usize) -> Snapshot {
+    let mut snap = healthy();
+    let tables: Vec<_> = (0..n)
+        .map(|i| {
+            let mut t = table(&format!("t{i:03}"), true);
+            t.rows = Some(RowCount {
+                rows: i as i64 * 10,
+                exact: i % 7 != 0,
+            });
+            t
+        })
+        .collect();
+    snap.source.tables = Fetched::Ok(tables.clone());
+    snap.dest.tables = Fetched::Ok(tables);
+    if let Fetched::Ok(Some(p)) = &mut snap.source.publication {
+        p.all_tables = true;
+    }
+    snap
+}
+
+#[test]
+fn two_hundred_tables_with_a_filter() {
+    let mut app = app();
+    feed(&mut app, &many_tables(200), 2);
+    for c in "t19".chars() {
+        app.update(Action::StartFilter);
+        app.update(Action::FilterChar(c));
+    }
+    app.update(Action::FilterApply);
+    let t = render(&mut app, 100, 40);
+    insta::assert_snapshot!(t.backend());
+    let text = screen(&t);
+    assert!(text.contains("Tables (10)"), "t190–t199");
+    assert!(text.contains("≈1 960"), "estimates are marked");
+    assert!(!text.contains("t200") && !text.contains("t018"));
+}
+
+#[test]
+fn help_lists_every_binding() {
+    let mut app = app();
+    app.update(Action::ToggleHelp);
+    let t = render(&mut app, 100, 40);
+    let text = screen(&t);
+    for b in super::keys::BINDINGS {
+        assert!(text.contains(b.help), "help lacks {}", b.help);
+    }
+    insta::assert_snapshot!(t.backend());
+}
+
+fn key(c: char) -> KeyEvent {
+    KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE)
+}
+
+#[test]
+fn keys_map_to_actions_by_mode() {
+    let mut app = app();
+    assert_eq!(map_key(&app, &key('q')), Some(Action::Quit));
+    assert_eq!(
+        map_key(
+            &app,
+            &KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL)
+        ),
+        Some(Action::Quit)
+    );
+    assert_eq!(map_key(&app, &key('c')), Some(Action::CountExact));
+    assert_eq!(
+        map_key(&app, &KeyEvent::new(KeyCode::Tab, KeyModifiers::NONE)),
+        Some(Action::NextPane)
+    );
+    app.update(Action::StartFilter);
+    assert_eq!(
+        map_key(&app, &key('q')),
+        Some(Action::FilterChar('q')),
+        "typing, not quitting"
+    );
+    app.update(Action::FilterApply);
+    app.update(Action::ToggleHelp);
+    assert_eq!(map_key(&app, &key('c')), None, "help captures keys");
+    assert_eq!(
+        map_key(&app, &KeyEvent::new(KeyCode::Esc, KeyModifiers::NONE)),
+        Some(Action::Cancel)
+    );
+}
+
+#[test]
+fn pause_refresh_and_count_become_effects() {
+    let mut app = app();
+    feed(&mut app, &healthy(), 1);
+    assert_eq!(
+        app.update(Action::TogglePause),
+        vec![Effect::SetPaused(true)]
+    );
+    assert!(app.paused);
+    assert_eq!(
+        app.update(Action::TogglePause),
+        vec![Effect::SetPaused(false)]
+    );
+    assert_eq!(app.update(Action::Refresh), vec![Effect::Refresh]);
+    app.update(Action::Down);
+    assert_eq!(
+        app.update(Action::CountExact),
+        vec![Effect::CountExact(("public".into(), "utilisateur".into()))]
+    );
+    assert_eq!(app.update(Action::Quit), vec![Effect::Quit]);
+}
+
+#[test]
+fn confirm_runs_only_on_yes() {
+    let mut app = app();
+    app.popup = Some(Popup::Confirm {
+        title: "fix".into(),
+        lines: vec!["SELECT 1".into()],
+        on_yes: Effect::Refresh,
+    });
+    assert!(app.update(Action::Cancel).is_empty());
+    assert!(app.popup.is_none());
+    app.popup = Some(Popup::Confirm {
+        title: "fix".into(),
+        lines: vec!["SELECT 1".into()],
+        on_yes: Effect::Refresh,
+    });
+    assert_eq!(app.update(Action::Confirm), vec![Effect::Refresh]);
+}
+
+#[test]
+fn selection_moves_within_bounds_and_tab_cycles_panes() {
+    let mut app = app();
+    feed(&mut app, &healthy(), 1);
+    app.update(Action::Up);
+    assert_eq!(app.table_selected, 0);
+    for _ in 0..5 {
+        app.update(Action::Down);
+    }
+    assert_eq!(app.table_selected, 1, "two tables");
+    app.update(Action::NextPane);
+    assert_eq!(app.focus, Pane::Checks);
+    app.update(Action::NextPane);
+    app.update(Action::NextPane);
+    assert_eq!(app.focus, Pane::Tables);
+    app.update(Action::PrevPane);
+    assert_eq!(app.focus, Pane::Log);
+}
+
+#[test]
+fn sides_going_down_and_back_are_logged_once() {
+    let mut app = app();
+    feed(&mut app, &healthy(), 1);
+    let mut down = healthy();
+    down.dest = SideSnapshot::down("d".into(), Reach::Timeout("no answer".into()));
+    feed(&mut app, &down, 3);
+    feed(&mut app, &healthy(), 1);
+    let texts: Vec<&str> = app.log.iter().map(|l| l.text.as_str()).collect();
+    assert_eq!(
+        texts.iter().filter(|t| t.contains("no answer")).count(),
+        1,
+        "{texts:?}"
+    );
+    assert!(
+        texts
+            .iter()
+            .any(|t| t.contains("destination reachable again"))
+    );
+}
+
+#[test]
+fn unused_forced_set_type_is_stable() {
+    // The pollers' forced-count set is keyed like the tracker.
+    let k: HashSet<crate::counts::TableKey> = [("public".into(), "t".into())].into();
+    assert!(k.contains(&("public".to_string(), "t".to_string())));
+}

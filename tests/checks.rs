@@ -1,0 +1,1113 @@
+//! Every check of `src/checks.rs` against real PostgreSQL servers: each condition is
+//! broken on a live server, the check is seen to fail, then the condition is mended
+//! (where SQL can mend it, with the check's own fix) and the check is seen to pass.
+//! Each test has its own servers, so the tests run in parallel.
+
+mod common;
+
+use std::collections::HashSet;
+use std::path::PathBuf;
+use std::process::Command;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use syncwatch::checks::{self, Check, Status};
+use syncwatch::cluster::{Cluster, PgBin};
+use syncwatch::config::{Endpoint, Engine, Settings};
+use syncwatch::counts::TableKey;
+use syncwatch::lab::{self, Lab, exec};
+use syncwatch::pg::{self, quote};
+use syncwatch::poll::poll_once;
+use syncwatch::snapshot::{RowCount, Snapshot};
+
+/// Bound on waiting for replication to reach a state (not a timing assertion).
+const WAIT: Duration = Duration::from_secs(30);
+/// A poll of a side that is down must still come back well within this.
+const POLL_LIMIT: Duration = Duration::from_secs(20);
+
+// ---------------------------------------------------------------------------------------
+// Helpers
+// ---------------------------------------------------------------------------------------
+
+/// The first installation the tests cover (Debian's 15 when installed).
+fn any_bin() -> PgBin {
+    common::all_bins().remove(0)
+}
+
+/// The pgvector build when there is one, else the first installation: spreads the tests
+/// over both versions' catalog queries.
+fn newest_bin() -> PgBin {
+    common::pgvector().unwrap_or_else(any_bin)
+}
+
+/// A source and a destination set up as the guide says (no subscription yet).
+async fn lab(bin: &PgBin) -> Lab {
+    let b = bin.clone();
+    let lab = tokio::task::spawn_blocking(move || Lab::start(&b, &b))
+        .await
+        .unwrap()
+        .unwrap();
+    lab.bootstrap().await.unwrap();
+    lab
+}
+
+async fn drop_lab(lab: Lab) {
+    tokio::task::spawn_blocking(move || drop(lab))
+        .await
+        .unwrap();
+}
+
+async fn sql(ep: &Endpoint, text: &str) {
+    if let Err(e) = exec(ep, text).await {
+        panic!("{text}\nfailed on {ep}: {e:#}");
+    }
+}
+
+/// Runs a check's fix, statement by statement, as the check's side would.
+async fn apply_fix(ep: &Endpoint, check: &Check) {
+    let fix = check
+        .fix
+        .as_ref()
+        .unwrap_or_else(|| panic!("{} has no fix: {check:?}", check.id));
+    assert!(!fix.sql.is_empty(), "{} fix has no SQL: {fix:?}", check.id);
+    for statement in &fix.sql {
+        sql(ep, statement).await;
+    }
+}
+
+async fn poll_with(s: &Settings, forced: &HashSet<TableKey>) -> (Snapshot, Vec<Check>) {
+    let snap = tokio::time::timeout(POLL_LIMIT, poll_once(s, forced))
+        .await
+        .expect("a poll must finish, whatever state the servers are in");
+    let checks = checks::evaluate(&snap, s);
+    (snap, checks)
+}
+
+async fn poll(s: &Settings) -> Vec<Check> {
+    poll_with(s, &HashSet::new()).await.1
+}
+
+fn find<'a>(checks: &'a [Check], id: &str) -> &'a Check {
+    checks
+        .iter()
+        .find(|c| c.id == id)
+        .unwrap_or_else(|| panic!("no check {id} in {checks:#?}"))
+}
+
+/// Polls until check `id` satisfies `want`; returns it (fails with the last one seen).
+async fn wait_for(s: &Settings, id: &str, want: impl Fn(&Check) -> bool) -> Check {
+    let last: Mutex<Option<Check>> = Mutex::new(None);
+    let reached = common::eventually(WAIT, || async {
+        let checks = poll(s).await;
+        let c = find(&checks, id).clone();
+        let good = want(&c);
+        *last.lock().unwrap() = Some(c);
+        good
+    })
+    .await;
+    let c = last.into_inner().unwrap().expect("polled at least once");
+    assert!(
+        reached,
+        "{id} never reached the expected state; last: {c:#?}"
+    );
+    c
+}
+
+async fn wait_status(s: &Settings, id: &str, status: Status) -> Check {
+    wait_for(s, id, |c| c.status == status).await
+}
+
+/// Asserts status and that the detail contains every fragment.
+#[track_caller]
+fn expect(checks: &[Check], id: &str, status: Status, fragments: &[&str]) -> Check {
+    let c = find(checks, id);
+    assert_eq!(c.status, status, "{id}: {c:#?}");
+    for f in fragments {
+        assert!(
+            c.detail.contains(f),
+            "{id}: detail lacks {f:?}: {}",
+            c.detail
+        );
+    }
+    c.clone()
+}
+
+fn fix_sql(c: &Check) -> String {
+    c.fix
+        .as_ref()
+        .map(|f| f.sql.join(";\n"))
+        .unwrap_or_default()
+}
+
+/// Where the server's loadable modules are, as its `pg_config` says.
+fn pkglibdir(bin: &PgBin) -> Option<PathBuf> {
+    let out = Command::new(bin.dir.join("pg_config"))
+        .arg("--pkglibdir")
+        .output()
+        .ok()?;
+    out.status
+        .success()
+        .then(|| PathBuf::from(String::from_utf8_lossy(&out.stdout).trim()))
+}
+
+fn has_test_decoding(bin: &PgBin) -> bool {
+    let mut dirs: Vec<PathBuf> = pkglibdir(bin).into_iter().collect();
+    dirs.push(bin.dir.join("../lib/postgresql"));
+    dirs.push(bin.dir.join("../lib"));
+    dirs.iter().any(|d| d.join("test_decoding.so").is_file())
+}
+
+// ---------------------------------------------------------------------------------------
+// Source: server settings and role
+// ---------------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn wal_level_replica_fails_then_passes_after_a_restart_with_logical() {
+    let bin = any_bin();
+    let mut cluster = tokio::task::spawn_blocking(move || {
+        Cluster::start(&bin, &[("wal_level", "replica"), ("max_wal_senders", "10")])
+    })
+    .await
+    .unwrap()
+    .unwrap();
+    lab::create_role_and_db(&cluster, lab::APP_USER, lab::APP_PASSWORD, lab::APP_DB)
+        .await
+        .unwrap();
+    let app = cluster.tcp(lab::APP_USER, lab::APP_PASSWORD, lab::APP_DB);
+    let s = Settings {
+        source: app.clone(),
+        dest: app.clone(),
+        engine: Engine::Airbyte,
+        ..Settings::default()
+    };
+
+    let checks = poll(&s).await;
+    let wal = expect(
+        &checks,
+        "source.wal_level",
+        Status::Critical,
+        &["wal_level is replica"],
+    );
+    let fix = wal.fix.as_ref().expect("wal_level has a fix");
+    assert!(fix.restart_needed, "{fix:?}");
+    assert_eq!(fix.sql, vec!["ALTER SYSTEM SET wal_level = logical"]);
+    // No logical slot can exist at this wal_level: the slot check says so.
+    let slot = expect(
+        &checks,
+        "source.slot",
+        Status::Critical,
+        &["does not exist"],
+    );
+
+    // The server really refuses logical decoding now.
+    let admin = cluster.admin(lab::APP_DB);
+    let err = exec(&admin, &fix_sql(&slot)).await.unwrap_err();
+    assert!(format!("{err:#}").contains("wal_level"), "{err:#}");
+
+    cluster = tokio::task::spawn_blocking(move || {
+        cluster.restart_with(&[("wal_level", "logical")]).unwrap();
+        cluster
+    })
+    .await
+    .unwrap();
+    let checks = poll(&s).await;
+    expect(
+        &checks,
+        "source.wal_level",
+        Status::Ok,
+        &["wal_level = logical"],
+    );
+    // And now the slot check's fix works.
+    sql(&admin, &fix_sql(&slot)).await;
+    expect(&poll(&s).await, "source.slot", Status::Ok, &["pgoutput"]);
+
+    tokio::task::spawn_blocking(move || drop(cluster))
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn full_slots_and_no_wal_senders_fail_then_pass_when_raised() {
+    let bin = newest_bin();
+    let mut cluster = tokio::task::spawn_blocking(move || {
+        Cluster::start(
+            &bin,
+            &[
+                ("wal_level", "logical"),
+                ("max_replication_slots", "1"),
+                ("max_wal_senders", "0"),
+            ],
+        )
+    })
+    .await
+    .unwrap()
+    .unwrap();
+    lab::create_role_and_db(&cluster, lab::APP_USER, lab::APP_PASSWORD, lab::APP_DB)
+        .await
+        .unwrap();
+    let app = cluster.tcp(lab::APP_USER, lab::APP_PASSWORD, lab::APP_DB);
+    sql(
+        &cluster.admin(lab::APP_DB),
+        "SELECT pg_create_logical_replication_slot('airbyte_slot', 'pgoutput')",
+    )
+    .await;
+    let s = Settings {
+        source: app.clone(),
+        dest: app,
+        engine: Engine::Airbyte,
+        ..Settings::default()
+    };
+
+    let checks = poll(&s).await;
+    let slots = expect(
+        &checks,
+        "source.max_replication_slots",
+        Status::Warning,
+        &["max_replication_slots = 1", "all in use"],
+    );
+    assert!(slots.fix.as_ref().is_some_and(|f| f.restart_needed));
+    expect(
+        &checks,
+        "source.max_wal_senders",
+        Status::Critical,
+        &["max_wal_senders = 0"],
+    );
+    expect(&checks, "source.slot", Status::Ok, &[]);
+
+    cluster = tokio::task::spawn_blocking(move || {
+        cluster
+            .restart_with(&[("max_replication_slots", "10"), ("max_wal_senders", "10")])
+            .unwrap();
+        cluster
+    })
+    .await
+    .unwrap();
+    let checks = poll(&s).await;
+    expect(
+        &checks,
+        "source.max_replication_slots",
+        Status::Ok,
+        &["1 of 10 slots in use"],
+    );
+    expect(&checks, "source.max_wal_senders", Status::Ok, &["of 10"]);
+
+    tokio::task::spawn_blocking(move || drop(cluster))
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn role_without_replication_fails_then_passes_when_granted() {
+    let lab = lab(&any_bin()).await;
+    let s = lab.settings();
+    expect(
+        &poll(&s).await,
+        "source.replication_role",
+        Status::Ok,
+        &["role airbyte has REPLICATION"],
+    );
+
+    let admin = lab.source.admin(lab::APP_DB);
+    sql(&admin, "ALTER ROLE airbyte NOREPLICATION").await;
+    let c = expect(
+        &poll(&s).await,
+        "source.replication_role",
+        Status::Critical,
+        &["airbyte", "lacks the REPLICATION attribute"],
+    );
+    let fix = fix_sql(&c);
+    assert!(fix.contains("REPLICATION"), "{fix}");
+    assert!(fix.contains("\"airbyte\""), "{fix}");
+    // Without the attribute the role really cannot use the slot.
+    let err = exec(
+        &s.source,
+        "SELECT count(*) FROM pg_logical_slot_peek_binary_changes('airbyte_slot', NULL, 1, 'proto_version', '1', 'publication_names', 'airbyte_publication')",
+    )
+    .await
+    .unwrap_err();
+    assert!(
+        format!("{err:#}").to_lowercase().contains("replication"),
+        "{err:#}"
+    );
+
+    apply_fix(&admin, &c).await;
+    expect(
+        &poll(&s).await,
+        "source.replication_role",
+        Status::Ok,
+        &["has REPLICATION"],
+    );
+    drop_lab(lab).await;
+}
+
+#[tokio::test]
+async fn pg_monitor_only_role_gets_every_check_without_panic() {
+    let lab = lab(&newest_bin()).await;
+    lab.subscribe().await.unwrap();
+    let as_app = lab.settings();
+    let full = poll(&as_app).await;
+
+    for c in [&lab.source, &lab.dest] {
+        sql(
+            &c.admin(lab::APP_DB),
+            "CREATE ROLE mon LOGIN PASSWORD 'mon' IN ROLE pg_monitor",
+        )
+        .await;
+    }
+    let s = Settings {
+        source: lab.source.tcp("mon", "mon", lab::APP_DB),
+        dest: lab.dest.tcp("mon", "mon", lab::APP_DB),
+        ..as_app.clone()
+    };
+    let (snap, checks) = poll_with(&s, &HashSet::new()).await;
+    // The same list of checks as for the application role: nothing went missing.
+    let ids = |cs: &[Check]| cs.iter().map(|c| c.id).collect::<Vec<_>>();
+    assert_eq!(ids(&checks), ids(&full));
+    expect(&checks, "source.reachable", Status::Ok, &["mon@"]);
+    expect(&checks, "dest.reachable", Status::Ok, &["mon@"]);
+    // What pg_monitor may read is read, not reported as unknown.
+    for id in [
+        "source.wal_level",
+        "source.max_replication_slots",
+        "source.max_wal_senders",
+        "source.slot",
+        "source.publication",
+        "source.publication_tables",
+        "source.replica_identity",
+        "dest.tables",
+        "dest.columns",
+    ] {
+        expect(&checks, id, Status::Ok, &[]);
+    }
+    let sub = find(&checks, "dest.subscription");
+    assert_ne!(sub.status, Status::Unknown, "{sub:#?}");
+    // The role check is about the role that polls, and mon lacks REPLICATION.
+    expect(
+        &checks,
+        "source.replication_role",
+        Status::Critical,
+        &["role mon lacks"],
+    );
+    let role = snap.source.role.ok().expect("role read");
+    assert!(role.pg_monitor && !role.superuser, "{role:?}");
+    // Rows it may not count still have an estimate.
+    let tache = snap.source.table("public", "tache").expect("tache listed");
+    assert!(tache.rows.is_some(), "{tache:?}");
+    drop_lab(lab).await;
+}
+
+// ---------------------------------------------------------------------------------------
+// Source: slot
+// ---------------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn missing_slot_fails_then_passes_when_recreated_with_the_fix() {
+    let lab = lab(&newest_bin()).await;
+    let s = lab.settings();
+    expect(
+        &poll(&s).await,
+        "source.slot",
+        Status::Ok,
+        &["airbyte_slot"],
+    );
+
+    sql(&s.source, "SELECT pg_drop_replication_slot('airbyte_slot')").await;
+    let checks = poll(&s).await;
+    let slot = expect(
+        &checks,
+        "source.slot",
+        Status::Critical,
+        &["airbyte_slot does not exist"],
+    );
+    assert_eq!(
+        fix_sql(&slot),
+        "SELECT pg_create_logical_replication_slot('airbyte_slot', 'pgoutput')"
+    );
+    expect(&checks, "source.slot_health", Status::Unknown, &["no slot"]);
+
+    apply_fix(&s.source, &slot).await;
+    let checks = poll(&s).await;
+    expect(
+        &checks,
+        "source.slot",
+        Status::Ok,
+        &["pgoutput", "database tasks_list"],
+    );
+    assert_ne!(find(&checks, "source.slot_health").status, Status::Unknown);
+    drop_lab(lab).await;
+}
+
+#[tokio::test]
+async fn slot_with_wrong_plugin_or_type_fails_then_passes_when_recreated_with_pgoutput() {
+    let bin = any_bin();
+    let lab = lab(&bin).await;
+    let s = lab.settings();
+    let drop_slot = "SELECT pg_drop_replication_slot('airbyte_slot')";
+
+    if has_test_decoding(&bin) {
+        sql(&s.source, drop_slot).await;
+        sql(
+            &s.source,
+            "SELECT pg_create_logical_replication_slot('airbyte_slot', 'test_decoding')",
+        )
+        .await;
+        let c = expect(
+            &poll(&s).await,
+            "source.slot",
+            Status::Critical,
+            &["uses plugin test_decoding", "pgoutput"],
+        );
+        assert!(c.fix.is_none(), "dropping a slot is left to a person");
+    } else {
+        eprintln!("{bin} has no test_decoding: wrong-plugin case not run, type case only");
+    }
+
+    // A physical slot under the configured name: the type is wrong.
+    sql(&s.source, drop_slot).await;
+    sql(
+        &s.source,
+        "SELECT pg_create_physical_replication_slot('airbyte_slot')",
+    )
+    .await;
+    expect(
+        &poll(&s).await,
+        "source.slot",
+        Status::Critical,
+        &["is a physical slot", "logical slot"],
+    );
+
+    sql(&s.source, drop_slot).await;
+    sql(
+        &s.source,
+        "SELECT pg_create_logical_replication_slot('airbyte_slot', 'pgoutput')",
+    )
+    .await;
+    expect(&poll(&s).await, "source.slot", Status::Ok, &["pgoutput"]);
+    drop_lab(lab).await;
+}
+
+#[tokio::test]
+async fn slot_with_a_consumer_passes_while_an_idle_slot_retaining_wal_warns() {
+    let lab = lab(&any_bin()).await;
+    lab.subscribe().await.unwrap();
+    let s = lab.settings();
+
+    // Consumed by the subscription: active, healthy.
+    let c = wait_for(&s, "source.slot_health", |c| {
+        c.status == Status::Ok && c.detail.starts_with("active")
+    })
+    .await;
+    assert!(c.detail.contains("wal_status reserved"), "{c:?}");
+    wait_status(&s, "dest.subscription", Status::Ok).await;
+
+    // The consumer goes away: the slot is idle.
+    sql(
+        &lab.dest.admin(lab::APP_DB),
+        "ALTER SUBSCRIPTION airbyte_subscription DISABLE",
+    )
+    .await;
+    let c = wait_for(&s, "source.slot_health", |c| {
+        c.detail.starts_with("inactive")
+    })
+    .await;
+    assert_eq!(c.status, Status::Warning, "{c:?}");
+    assert!(c.detail.contains("not connected"), "{c:?}");
+    let sub = expect(
+        &poll(&s).await,
+        "dest.subscription",
+        Status::Critical,
+        &["is disabled"],
+    );
+
+    // WAL written while nobody reads it piles up behind the slot.
+    let rows = 3000;
+    sql(
+        &s.source,
+        &format!(
+            "INSERT INTO tache (title) SELECT 'tâche ' || g FROM generate_series(1, {rows}) g"
+        ),
+    )
+    .await;
+    let tight = Settings {
+        retained_wal_warning_bytes: 64 * 1024,
+        engine: Engine::Airbyte,
+        ..s.clone()
+    };
+    expect(
+        &poll(&tight).await,
+        "source.slot_health",
+        Status::Warning,
+        &["inactive", "over 64 kB", "no consumer is reading it"],
+    );
+    let tighter = Settings {
+        retained_wal_critical_bytes: 128 * 1024,
+        ..tight.clone()
+    };
+    expect(
+        &poll(&tighter).await,
+        "source.slot_health",
+        Status::Critical,
+        &["over 128 kB"],
+    );
+
+    // Mend: the check's fix enables the subscription; it catches up and the slot is fine.
+    apply_fix(&lab.dest.admin(lab::APP_DB), &sub).await;
+    wait_status(&s, "dest.subscription", Status::Ok).await;
+    let c = wait_for(&s, "source.slot_health", |c| c.status == Status::Ok).await;
+    assert!(c.detail.starts_with("active"), "{c:?}");
+    let dst = pg::connect(&s.dest, Duration::from_secs(10)).await.unwrap();
+    let arrived = common::eventually(WAIT, || async {
+        dst.client
+            .query_one("SELECT count(*) FROM tache", &[])
+            .await
+            .map(|r| r.get::<_, i64>(0))
+            .unwrap_or(-1)
+            == rows
+    })
+    .await;
+    assert!(
+        arrived,
+        "rows written while idle never reached the destination"
+    );
+    drop(dst);
+    drop_lab(lab).await;
+}
+
+// ---------------------------------------------------------------------------------------
+// Source: publication and replica identity
+// ---------------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn missing_publication_fails_then_passes_when_created_with_the_fix() {
+    let lab = lab(&newest_bin()).await;
+    let s = lab.settings();
+    sql(&s.source, "DROP PUBLICATION airbyte_publication").await;
+
+    let checks = poll(&s).await;
+    let c = expect(
+        &checks,
+        "source.publication",
+        Status::Critical,
+        &["airbyte_publication does not exist"],
+    );
+    assert_eq!(
+        fix_sql(&c),
+        r#"CREATE PUBLICATION "airbyte_publication" FOR TABLE "public"."tache", "public"."utilisateur""#
+    );
+    expect(
+        &checks,
+        "source.publication_tables",
+        Status::Unknown,
+        &["no publication"],
+    );
+
+    apply_fix(&s.source, &c).await;
+    let checks = poll(&s).await;
+    expect(
+        &checks,
+        "source.publication",
+        Status::Ok,
+        &["airbyte_publication (2 tables)"],
+    );
+    expect(
+        &checks,
+        "source.publication_tables",
+        Status::Ok,
+        &["all 2 tables of schema public"],
+    );
+    drop_lab(lab).await;
+}
+
+#[tokio::test]
+async fn table_missing_from_the_publication_warns_naming_it_then_passes_when_added() {
+    let lab = lab(&any_bin()).await;
+    let s = lab.settings();
+    expect(
+        &poll(&s).await,
+        "source.publication_tables",
+        Status::Ok,
+        &[],
+    );
+
+    sql(
+        &s.source,
+        "CREATE TABLE commentaire (id serial PRIMARY KEY, texte text)",
+    )
+    .await;
+    let c = expect(
+        &poll(&s).await,
+        "source.publication_tables",
+        Status::Warning,
+        &["1 table(s) of public", "commentaire"],
+    );
+    assert_eq!(
+        fix_sql(&c),
+        r#"ALTER PUBLICATION "airbyte_publication" ADD TABLE "public"."commentaire""#
+    );
+
+    apply_fix(&s.source, &c).await;
+    expect(
+        &poll(&s).await,
+        "source.publication_tables",
+        Status::Ok,
+        &["all 3 tables"],
+    );
+    drop_lab(lab).await;
+}
+
+#[tokio::test]
+async fn published_table_without_primary_key_is_critical_and_the_fix_fits_its_indexes() {
+    let lab = lab(&newest_bin()).await;
+    let s = lab.settings();
+    expect(&poll(&s).await, "source.replica_identity", Status::Ok, &[]);
+
+    sql(
+        &s.source,
+        "CREATE TABLE etiquette (code text, nom text);
+         INSERT INTO etiquette VALUES ('a', 'urgent');
+         ALTER PUBLICATION airbyte_publication ADD TABLE etiquette",
+    )
+    .await;
+    // The source really refuses an UPDATE on it now.
+    let err = exec(&s.source, "UPDATE etiquette SET nom = 'x'")
+        .await
+        .unwrap_err();
+    assert!(format!("{err:#}").contains("replica identity"), "{err:#}");
+
+    // No unique index: only FULL can help, with its caution.
+    let c = expect(
+        &poll(&s).await,
+        "source.replica_identity",
+        Status::Critical,
+        &["no usable replica identity", "etiquette"],
+    );
+    assert_eq!(
+        fix_sql(&c),
+        r#"ALTER TABLE "public"."etiquette" REPLICA IDENTITY FULL"#
+    );
+    assert!(c.fix.as_ref().unwrap().caution.is_some(), "{c:?}");
+
+    // A unique index on NOT NULL columns: the fix uses it instead.
+    sql(
+        &s.source,
+        "ALTER TABLE etiquette ALTER code SET NOT NULL;
+         CREATE UNIQUE INDEX etiquette_code_key ON etiquette (code)",
+    )
+    .await;
+    let c = expect(
+        &poll(&s).await,
+        "source.replica_identity",
+        Status::Critical,
+        &["etiquette"],
+    );
+    assert_eq!(
+        fix_sql(&c),
+        r#"ALTER TABLE "public"."etiquette" REPLICA IDENTITY USING INDEX "etiquette_code_key""#
+    );
+    assert!(c.fix.as_ref().unwrap().caution.is_none(), "{c:?}");
+
+    apply_fix(&s.source, &c).await;
+    expect(
+        &poll(&s).await,
+        "source.replica_identity",
+        Status::Ok,
+        &["all 3 published tables"],
+    );
+    sql(&s.source, "UPDATE etiquette SET nom = 'x'").await;
+    drop_lab(lab).await;
+}
+
+// ---------------------------------------------------------------------------------------
+// pgvector
+// ---------------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn vector_missing_on_postgres_15_is_critical_naming_the_package() {
+    let Some(bin) = common::pg15() else {
+        eprintln!("PostgreSQL 15 not installed here: case not run");
+        return;
+    };
+    if bin.pgvector {
+        eprintln!("{bin} has pgvector: the missing case cannot be shown on it");
+        return;
+    }
+    let lab = lab(&bin).await;
+    let checks = poll(&lab.settings()).await;
+    for id in ["source.vector", "dest.vector"] {
+        let c = expect(
+            &checks,
+            id,
+            Status::Critical,
+            &["pgvector is not installed", "postgresql-15-pgvector"],
+        );
+        let fix = c.fix.as_ref().expect("a manual fix");
+        assert!(fix.sql.is_empty(), "{fix:?}");
+        assert!(
+            fix.manual
+                .as_deref()
+                .is_some_and(|m| m.contains("postgresql-15-pgvector")),
+            "{fix:?}"
+        );
+    }
+    // And the server indeed has no such extension.
+    let err = exec(
+        &lab.source.admin(lab::APP_DB),
+        "CREATE EXTENSION IF NOT EXISTS vector",
+    )
+    .await
+    .unwrap_err();
+    assert!(format!("{err:#}").contains("vector"), "{err:#}");
+    drop_lab(lab).await;
+}
+
+#[tokio::test]
+async fn vector_installed_passes_and_a_dropped_extension_fails_until_recreated() {
+    let Some(bin) = common::pgvector() else {
+        return;
+    };
+    let lab = lab(&bin).await;
+    let s = lab.settings();
+    let checks = poll(&s).await;
+    for id in ["source.vector", "dest.vector"] {
+        expect(&checks, id, Status::Ok, &["installed"]);
+    }
+
+    let admin = lab.dest.admin(lab::APP_DB);
+    sql(&admin, "DROP EXTENSION vector").await;
+    let checks = poll(&s).await;
+    expect(&checks, "source.vector", Status::Ok, &[]);
+    let c = expect(
+        &checks,
+        "dest.vector",
+        Status::Critical,
+        &["available but not installed"],
+    );
+    assert_eq!(fix_sql(&c), "CREATE EXTENSION IF NOT EXISTS vector");
+
+    apply_fix(&admin, &c).await;
+    expect(&poll(&s).await, "dest.vector", Status::Ok, &["installed"]);
+    drop_lab(lab).await;
+}
+
+// ---------------------------------------------------------------------------------------
+// Destination
+// ---------------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn missing_destination_table_is_critical_then_passes_when_recreated() {
+    let lab = lab(&any_bin()).await;
+    let s = lab.settings();
+    expect(
+        &poll(&s).await,
+        "dest.tables",
+        Status::Ok,
+        &["all 2 published tables"],
+    );
+
+    sql(&s.dest, "DROP TABLE tache").await;
+    let checks = poll(&s).await;
+    let c = expect(
+        &checks,
+        "dest.tables",
+        Status::Critical,
+        &["missing on the destination: public.tache"],
+    );
+    assert!(!c.detail.contains("utilisateur"), "{c:?}");
+    // The columns of the table that is there still compare fine.
+    expect(&checks, "dest.columns", Status::Ok, &[]);
+
+    sql(
+        &s.dest,
+        lab::SCRIPTS
+            .iter()
+            .find(|x| x.name == "10-schema.sql")
+            .unwrap()
+            .text,
+    )
+    .await;
+    expect(
+        &poll(&s).await,
+        "dest.tables",
+        Status::Ok,
+        &["all 2 published tables"],
+    );
+    drop_lab(lab).await;
+}
+
+#[tokio::test]
+async fn column_type_drift_is_critical_then_passes_when_types_match() {
+    let bin = newest_bin();
+    let lab = lab(&bin).await;
+    let s = lab.settings();
+    expect(&poll(&s).await, "dest.columns", Status::Ok, &[]);
+
+    // integer vs text everywhere; vector(3) vs varchar where pgvector is installed.
+    sql(&s.source, "ALTER TABLE tache ADD COLUMN priorite integer").await;
+    sql(&s.dest, "ALTER TABLE tache ADD COLUMN priorite text").await;
+    let mut expected = vec!["tache.priorite is integer on the source but text on the destination"];
+    if bin.pgvector {
+        sql(
+            &s.source,
+            "ALTER TABLE tache ADD COLUMN embedding vector(3)",
+        )
+        .await;
+        sql(&s.dest, "ALTER TABLE tache ADD COLUMN embedding varchar").await;
+        expected.push(
+            "tache.embedding is vector(3) on the source but character varying on the destination",
+        );
+    }
+    let checks = poll(&s).await;
+    let mut fragments = vec!["column drift"];
+    fragments.extend(expected.iter().copied());
+    expect(&checks, "dest.columns", Status::Critical, &fragments);
+    expect(&checks, "dest.tables", Status::Ok, &[]);
+
+    sql(
+        &s.dest,
+        "ALTER TABLE tache ALTER COLUMN priorite TYPE integer USING priorite::integer",
+    )
+    .await;
+    if bin.pgvector {
+        sql(
+            &s.dest,
+            "ALTER TABLE tache ALTER COLUMN embedding TYPE vector(3) USING embedding::vector(3)",
+        )
+        .await;
+    }
+    expect(
+        &poll(&s).await,
+        "dest.columns",
+        Status::Ok,
+        &["columns and types match"],
+    );
+    drop_lab(lab).await;
+}
+
+#[tokio::test]
+async fn stopped_destination_is_critical_with_a_reason_and_its_other_checks_are_unknown() {
+    let mut lab = lab(&newest_bin()).await;
+    let s = lab.settings();
+    let up = poll(&s).await;
+    expect(&up, "dest.reachable", Status::Ok, &[]);
+
+    lab = tokio::task::spawn_blocking(move || {
+        lab.dest.stop().unwrap();
+        lab
+    })
+    .await
+    .unwrap();
+    let (snap, checks) = poll_with(&s, &HashSet::new()).await;
+    assert!(!snap.dest.reach.is_up());
+    // Same checks in the same order: the screen does not jump.
+    let ids = |cs: &[Check]| cs.iter().map(|c| c.id).collect::<Vec<_>>();
+    assert_eq!(ids(&checks), ids(&up));
+    let port = s.dest.port.to_string();
+    expect(
+        &checks,
+        "dest.reachable",
+        Status::Critical,
+        &["cannot reach", &port],
+    );
+    let others: Vec<&Check> = checks
+        .iter()
+        .filter(|c| c.id.starts_with("dest.") && c.id != "dest.reachable")
+        .collect();
+    assert!(others.len() >= 4, "{others:#?}");
+    for c in others {
+        assert_eq!(c.status, Status::Unknown, "{c:#?}");
+        assert!(c.detail.contains("destination not reachable"), "{c:#?}");
+    }
+    // The source is polled as usual.
+    expect(&checks, "source.reachable", Status::Ok, &[]);
+    expect(&checks, "source.slot", Status::Ok, &[]);
+    assert_eq!(checks::worst(&checks), Status::Critical);
+
+    lab = tokio::task::spawn_blocking(move || {
+        lab.dest.start_again().unwrap();
+        lab
+    })
+    .await
+    .unwrap();
+    let checks = poll(&s).await;
+    expect(&checks, "dest.reachable", Status::Ok, &[]);
+    expect(&checks, "dest.tables", Status::Ok, &[]);
+    drop_lab(lab).await;
+}
+
+// ---------------------------------------------------------------------------------------
+// Identifiers that need quoting
+// ---------------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn unicode_quoted_and_keyword_identifiers_work_in_every_check_and_count() {
+    let bin = newest_bin();
+    let lab = lab(&bin).await;
+    let schema = "mon schéma";
+    let tables = [("Tâche Ω", 3_i64), ("a\"b", 5), ("select", 7)];
+    let publication = "pub \"ω\"";
+    let s = Settings {
+        schema: schema.into(),
+        publication: publication.into(),
+        subscription: "sub ω".into(),
+        slot: "slot_omega".into(),
+        ..lab.settings()
+    };
+    let q = |t: &str| quote::qualified(schema, t);
+
+    let ddl = format!(
+        "CREATE SCHEMA {s};
+         CREATE TABLE {t0} (id int PRIMARY KEY, \"libellé ü\" text);
+         CREATE TABLE {t1} (id int PRIMARY KEY, \"x\"\"y\" integer);
+         CREATE TABLE {t2} (id int NOT NULL, \"from\" text);
+         CREATE UNIQUE INDEX \"clé unique\" ON {t2} (id);",
+        s = quote::ident(schema),
+        t0 = q(tables[0].0),
+        t1 = q(tables[1].0),
+        t2 = q(tables[2].0),
+    );
+    sql(&s.source, &ddl).await;
+    sql(&s.dest, &ddl).await;
+    for (t, n) in tables {
+        sql(
+            &s.source,
+            &format!(
+                "INSERT INTO {} (id) SELECT g FROM generate_series(1, {n}) g",
+                q(t)
+            ),
+        )
+        .await;
+    }
+    // Published without a"b, and "select" has no primary key.
+    sql(
+        &s.source,
+        &format!(
+            "CREATE PUBLICATION {} FOR TABLE {}, {}",
+            quote::ident(publication),
+            q(tables[0].0),
+            q(tables[2].0)
+        ),
+    )
+    .await;
+    sql(
+        &s.source,
+        "SELECT pg_create_logical_replication_slot('slot_omega', 'pgoutput')",
+    )
+    .await;
+
+    let checks = poll(&s).await;
+    expect(
+        &checks,
+        "source.publication",
+        Status::Ok,
+        &["pub \"ω\" (2 tables)"],
+    );
+    let coverage = expect(
+        &checks,
+        "source.publication_tables",
+        Status::Warning,
+        &["1 table(s) of mon schéma", "a\"b"],
+    );
+    assert_eq!(
+        fix_sql(&coverage),
+        r#"ALTER PUBLICATION "pub ""ω""" ADD TABLE "mon schéma"."a""b""#
+    );
+    let identity = expect(
+        &checks,
+        "source.replica_identity",
+        Status::Critical,
+        &["select"],
+    );
+    assert_eq!(
+        fix_sql(&identity),
+        r#"ALTER TABLE "mon schéma"."select" REPLICA IDENTITY USING INDEX "clé unique""#
+    );
+    expect(
+        &checks,
+        "dest.subscription",
+        Status::Critical,
+        &["sub ω does not exist"],
+    );
+
+    // The checks' own fixes, run as they are, mend the source.
+    apply_fix(&s.source, &coverage).await;
+    apply_fix(&s.source, &identity).await;
+    let conninfo = s.source.conninfo(true);
+    sql(
+        &lab.dest.admin(lab::APP_DB),
+        &format!(
+            "CREATE SUBSCRIPTION {} CONNECTION {} PUBLICATION {} WITH (create_slot = false, slot_name = 'slot_omega')",
+            quote::ident(&s.subscription),
+            quote::literal(&conninfo),
+            quote::ident(publication),
+        ),
+    )
+    .await;
+
+    wait_for(&s, "dest.subscription_tables", |c| {
+        c.status == Status::Ok && c.detail == "3 tables ready"
+    })
+    .await;
+    let forced: HashSet<TableKey> = tables
+        .iter()
+        .map(|(t, _)| (schema.to_string(), t.to_string()))
+        .collect();
+    let exact = |n: i64| {
+        Some(RowCount {
+            rows: n,
+            exact: true,
+        })
+    };
+    let last: Mutex<Option<(Snapshot, Vec<Check>)>> = Mutex::new(None);
+    let settled = common::eventually(WAIT, || async {
+        let (snap, checks) = poll_with(&s, &forced).await;
+        let all_ok = checks
+            .iter()
+            .all(|c| c.status == Status::Ok || (!bin.pgvector && c.id.ends_with(".vector")));
+        let counted = tables
+            .iter()
+            .all(|(t, n)| snap.dest.table(schema, t).and_then(|x| x.rows) == exact(*n));
+        *last.lock().unwrap() = Some((snap, checks));
+        all_ok && counted
+    })
+    .await;
+    let (snap, checks) = last.into_inner().unwrap().unwrap();
+    assert!(
+        settled,
+        "never all ok with every row replicated: {checks:#?}"
+    );
+
+    for (t, n) in tables {
+        for side in [&snap.source, &snap.dest] {
+            let info = side
+                .table(schema, t)
+                .unwrap_or_else(|| panic!("{t} not listed on {}", side.endpoint));
+            assert_eq!(info.rows, exact(n), "{t} on {}", side.endpoint);
+        }
+    }
+    expect(
+        &checks,
+        "source.publication_tables",
+        Status::Ok,
+        &["all 3 tables of schema mon schéma"],
+    );
+    expect(
+        &checks,
+        "source.replica_identity",
+        Status::Ok,
+        &["all 3 published tables"],
+    );
+    expect(
+        &checks,
+        "dest.tables",
+        Status::Ok,
+        &["all 3 published tables"],
+    );
+    expect(&checks, "source.slot", Status::Ok, &["slot_omega"]);
+    expect(
+        &checks,
+        "dest.subscription",
+        Status::Ok,
+        &["sub ω streaming from slot slot_omega"],
+    );
+    drop_lab(lab).await;
+}
