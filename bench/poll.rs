@@ -56,10 +56,12 @@ async fn main() -> color_eyre::Result<()> {
     ] {
         lab::exec(&src.admin("tasks_list"), sql).await?;
     }
-    let mut settings = syncwatch::config::Settings::default();
-    settings.source = src.tcp("airbyte", "airbyte", "tasks_list");
-    settings.dest = dst.tcp("airbyte", "airbyte", "tasks_list");
-    settings.statement_timeout = Duration::from_secs(30);
+    let settings = syncwatch::config::Settings {
+        source: src.tcp("airbyte", "airbyte", "tasks_list"),
+        dest: dst.tcp("airbyte", "airbyte", "tasks_list"),
+        statement_timeout: Duration::from_secs(30),
+        ..Default::default()
+    };
 
     let mut sp = SidePoller::new(SideRole::Source, &settings);
     let mut dp = SidePoller::new(SideRole::Dest, &settings);
