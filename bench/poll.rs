@@ -4,11 +4,12 @@
 //! a table. The first polls pay for exact counts (within the per-poll budget); later
 //! polls reuse them while the tables' insert/delete counters stand still.
 
+#[path = "common.rs"]
+mod common;
+
 use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
-use syncwatch::cluster::{self, Cluster};
-use syncwatch::lab;
 use syncwatch::poll::{SidePoller, SideRole, wanted_on_dest};
 
 fn percentile(sorted: &[f64], p: f64) -> f64 {
@@ -22,47 +23,12 @@ async fn main() -> color_eyre::Result<()> {
         .skip(1)
         .find_map(|a| a.parse().ok())
         .unwrap_or(1000);
-    let found = cluster::discover(None);
-    let bin = cluster::pick(&found, false, None)
-        .ok_or_else(|| color_eyre::eyre::eyre!("{}", cluster::install_hint()))?
-        .clone();
-    println!("PostgreSQL {} · {tables} published tables", bin.version);
-    let b = bin.clone();
-    let (src, dst) = tokio::task::spawn_blocking(move || {
-        (
-            Cluster::start(&b, lab::SOURCE_SETTINGS),
-            Cluster::start(&b, &[]),
-        )
-    })
-    .await?;
-    let (src, dst) = (src?, dst?);
-    for c in [&src, &dst] {
-        lab::create_role_and_db(c, "airbyte", "airbyte", "tasks_list").await?;
-        let mut ddl = String::new();
-        for i in 0..tables {
-            ddl.push_str(&format!(
-                "CREATE TABLE t{i:04} (id int PRIMARY KEY, v text); INSERT INTO t{i:04} SELECT g, 'x' FROM generate_series(1, {}) g;",
-                i % 50
-            ));
-        }
-        ddl.push_str("ANALYZE;");
-        lab::exec(&c.tcp("airbyte", "airbyte", "tasks_list"), &ddl).await?;
-    }
-    // A slot cannot be created in a transaction that wrote: one statement per exec.
-    for sql in [
-        "ALTER ROLE airbyte REPLICATION",
-        "CREATE PUBLICATION airbyte_publication FOR ALL TABLES",
-        "SELECT pg_create_logical_replication_slot('airbyte_slot', 'pgoutput')",
-    ] {
-        lab::exec(&src.admin("tasks_list"), sql).await?;
-    }
+    let lab = common::many_tables(tables).await?;
+    println!("PostgreSQL {} · {tables} published tables", lab.version);
     let settings = syncwatch::config::Settings {
-        source: src.tcp("airbyte", "airbyte", "tasks_list"),
-        dest: dst.tcp("airbyte", "airbyte", "tasks_list"),
         statement_timeout: Duration::from_secs(30),
-        ..Default::default()
+        ..lab.settings.clone()
     };
-
     let mut sp = SidePoller::new(SideRole::Source, &settings);
     let mut dp = SidePoller::new(SideRole::Dest, &settings);
     let none = HashSet::new();
@@ -104,6 +70,6 @@ async fn main() -> color_eyre::Result<()> {
         percentile(&steady, 0.95),
         steady.last().copied().unwrap_or(0.0)
     );
-    tokio::task::spawn_blocking(move || drop((src, dst))).await?;
+    lab.stop().await;
     Ok(())
 }

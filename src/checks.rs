@@ -1037,4 +1037,4 @@ fn subscription_check(
 }
 
 #[cfg(test)]
-pub(crate) mod tests;
+mod tests;

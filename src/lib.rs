@@ -7,6 +7,7 @@ pub mod config;
 pub mod counts;
 pub mod demo;
 pub mod divergence;
+pub mod fixtures;
 pub mod lab;
 pub mod pg;
 pub mod poll;

@@ -11,7 +11,7 @@ use super::action::Action;
 use super::app::{App, Effect, Pane, Popup};
 use super::theme::Theme;
 use super::{draw, map_key};
-use crate::checks::tests::{healthy, table};
+use crate::fixtures::{healthy, many_tables};
 use crate::config::{Engine, Settings};
 use crate::poll::SideRole;
 use crate::snapshot::{Fetched, Reach, RowCount, SideSnapshot, Snapshot};
@@ -169,26 +169,6 @@ fn small_terminal_80_by_24() {
     let text = screen(&t);
     assert!(text.contains("utilisateur"));
     assert!(text.contains("q quit"));
-}
-
-fn many_tables(n: usize) -> Snapshot {
-    let mut snap = healthy();
-    let tables: Vec<_> = (0..n)
-        .map(|i| {
-            let mut t = table(&format!("t{i:03}"), true);
-            t.rows = Some(RowCount {
-                rows: i as i64 * 10,
-                exact: i % 7 != 0,
-            });
-            t
-        })
-        .collect();
-    snap.source.tables = Fetched::Ok(tables.clone());
-    snap.dest.tables = Fetched::Ok(tables);
-    if let Fetched::Ok(Some(p)) = &mut snap.source.publication {
-        p.all_tables = true;
-    }
-    snap
 }
 
 #[test]

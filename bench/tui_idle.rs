@@ -1,0 +1,71 @@
+//! The TUI left open: CPU and memory of the real binary in tmux, polling every second a
+//! source and destination with 1000 published tables. `cargo bench --bench tui_idle
+//! [-- SECONDS]` (default 30). Reads utime+stime and VmRSS from /proc.
+
+#[path = "common.rs"]
+mod common;
+
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+fn tmux(socket: &str, args: &[&str]) -> String {
+    let out = Command::new("tmux").arg("-L").arg(socket).args(args).output().expect("tmux");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// CPU seconds (user + system) used so far by `pid`.
+fn cpu_seconds(pid: u32) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // Fields after the parenthesised command name; utime and stime are fields 14 and 15.
+    let rest = stat.rsplit(')').next().unwrap_or_default();
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let ticks: f64 = f.get(11).and_then(|v| v.parse().ok()).unwrap_or(0.0)
+        + f.get(12).and_then(|v| v.parse().ok()).unwrap_or(0.0);
+    // SAFETY: sysconf has no preconditions.
+    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as f64;
+    ticks / hz
+}
+
+fn rss_mb(pid: u32) -> f64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .unwrap_or_default()
+        .lines()
+        .find(|l| l.starts_with("VmRSS:"))
+        .and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok())
+        .map(|kb| kb / 1024.0)
+        .unwrap_or(0.0)
+}
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+async fn main() -> color_eyre::Result<()> {
+    let seconds: u64 = std::env::args().skip(1).find_map(|a| a.parse().ok()).unwrap_or(30);
+    let lab = common::many_tables(1000).await?;
+    let socket = format!("syncwatch-idle-{}", std::process::id());
+    let cmd = format!(
+        "{} --source '{}' --dest '{}'",
+        env!("CARGO_BIN_EXE_syncwatch"),
+        lab.settings.source.conninfo(false).replace("password=******** ", ""),
+        lab.settings.dest.conninfo(false).replace("password=******** ", ""),
+    );
+    tmux(&socket, &["new-session", "-d", "-s", "idle", "-x", "160", "-y", "50", &cmd]);
+    let pid: u32 = tmux(&socket, &["display-message", "-p", "-t", "idle", "#{pane_pid}"]).trim().parse()?;
+    // Let it connect and count every table exactly once (the first polls' budget).
+    tokio::time::sleep(Duration::from_secs(10)).await;
+    let (cpu0, t0) = (cpu_seconds(pid), Instant::now());
+    let mut peak_rss: f64 = 0.0;
+    while t0.elapsed() < Duration::from_secs(seconds) {
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        peak_rss = peak_rss.max(rss_mb(pid));
+    }
+    let cpu = cpu_seconds(pid) - cpu0;
+    let wall = t0.elapsed().as_secs_f64();
+    let screen = tmux(&socket, &["capture-pane", "-p", "-t", "idle"]);
+    tmux(&socket, &["kill-server"]);
+    println!("PostgreSQL {} · 1000 published tables · poll every 1 s · {wall:.0} s measured\n", lab.version);
+    println!("{:<28} {:>10}", "CPU (% of one core)", format!("{:.2}", 100.0 * cpu / wall));
+    println!("{:<28} {:>10}", "CPU seconds", format!("{cpu:.2}"));
+    println!("{:<28} {:>10}", "peak resident memory (MB)", format!("{peak_rss:.1}"));
+    println!("\nlast screen, first lines:\n{}", screen.lines().take(6).collect::<Vec<_>>().join("\n"));
+    lab.stop().await;
+    Ok(())
+}
