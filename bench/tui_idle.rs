@@ -9,7 +9,12 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 fn tmux(socket: &str, args: &[&str]) -> String {
-    let out = Command::new("tmux").arg("-L").arg(socket).args(args).output().expect("tmux");
+    let out = Command::new("tmux")
+        .arg("-L")
+        .arg(socket)
+        .args(args)
+        .output()
+        .expect("tmux");
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
@@ -38,17 +43,44 @@ fn rss_mb(pid: u32) -> f64 {
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() -> color_eyre::Result<()> {
-    let seconds: u64 = std::env::args().skip(1).find_map(|a| a.parse().ok()).unwrap_or(30);
+    let seconds: u64 = std::env::args()
+        .skip(1)
+        .find_map(|a| a.parse().ok())
+        .unwrap_or(30);
     let lab = common::many_tables(1000).await?;
     let socket = format!("syncwatch-idle-{}", std::process::id());
     let cmd = format!(
         "{} --source '{}' --dest '{}'",
         env!("CARGO_BIN_EXE_syncwatch"),
-        lab.settings.source.conninfo(false).replace("password=******** ", ""),
-        lab.settings.dest.conninfo(false).replace("password=******** ", ""),
+        lab.settings
+            .source
+            .conninfo(false)
+            .replace("password=******** ", ""),
+        lab.settings
+            .dest
+            .conninfo(false)
+            .replace("password=******** ", ""),
     );
-    tmux(&socket, &["new-session", "-d", "-s", "idle", "-x", "160", "-y", "50", &cmd]);
-    let pid: u32 = tmux(&socket, &["display-message", "-p", "-t", "idle", "#{pane_pid}"]).trim().parse()?;
+    tmux(
+        &socket,
+        &[
+            "new-session",
+            "-d",
+            "-s",
+            "idle",
+            "-x",
+            "160",
+            "-y",
+            "50",
+            &cmd,
+        ],
+    );
+    let pid: u32 = tmux(
+        &socket,
+        &["display-message", "-p", "-t", "idle", "#{pane_pid}"],
+    )
+    .trim()
+    .parse()?;
     // Let it connect and count every table exactly once (the first polls' budget).
     tokio::time::sleep(Duration::from_secs(10)).await;
     let (cpu0, t0) = (cpu_seconds(pid), Instant::now());
@@ -61,11 +93,25 @@ async fn main() -> color_eyre::Result<()> {
     let wall = t0.elapsed().as_secs_f64();
     let screen = tmux(&socket, &["capture-pane", "-p", "-t", "idle"]);
     tmux(&socket, &["kill-server"]);
-    println!("PostgreSQL {} · 1000 published tables · poll every 1 s · {wall:.0} s measured\n", lab.version);
-    println!("{:<28} {:>10}", "CPU (% of one core)", format!("{:.2}", 100.0 * cpu / wall));
+    println!(
+        "PostgreSQL {} · 1000 published tables · poll every 1 s · {wall:.0} s measured\n",
+        lab.version
+    );
+    println!(
+        "{:<28} {:>10}",
+        "CPU (% of one core)",
+        format!("{:.2}", 100.0 * cpu / wall)
+    );
     println!("{:<28} {:>10}", "CPU seconds", format!("{cpu:.2}"));
-    println!("{:<28} {:>10}", "peak resident memory (MB)", format!("{peak_rss:.1}"));
-    println!("\nlast screen, first lines:\n{}", screen.lines().take(6).collect::<Vec<_>>().join("\n"));
+    println!(
+        "{:<28} {:>10}",
+        "peak resident memory (MB)",
+        format!("{peak_rss:.1}")
+    );
+    println!(
+        "\nlast screen, first lines:\n{}",
+        screen.lines().take(6).collect::<Vec<_>>().join("\n")
+    );
     lab.stop().await;
     Ok(())
 }

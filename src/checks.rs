@@ -3,6 +3,8 @@
 //! The list is stable (a side that is down yields `unknown` checks, not fewer checks) so
 //! that the screen does not jump.
 
+use std::collections::{HashMap, HashSet};
+
 use serde::Serialize;
 
 use crate::config::{Engine, Settings};
@@ -528,17 +530,29 @@ fn slot_health(slot: &SlotInfo, s: &Settings) -> (Status, String, Option<Fix>) {
     }
 }
 
+/// `(schema, table)` without allocating: checks look tables up by it, and with a thousand
+/// tables a pairwise search would cost more than the poll.
+fn key_of(t: &TableInfo) -> (&str, &str) {
+    (t.schema.as_str(), t.name.as_str())
+}
+
+fn published_keys(p: &PublicationInfo) -> HashSet<(&str, &str)> {
+    p.tables
+        .iter()
+        .map(|t| (t.schema.as_str(), t.name.as_str()))
+        .collect()
+}
+
 /// Tables the publication carries, or the watched schema's when there is none.
 fn published_tables<'a>(src: &SideSnapshot, tables: &'a [TableInfo]) -> Vec<&'a TableInfo> {
     match src.publication.ok() {
-        Some(Some(p)) if !p.all_tables => tables
-            .iter()
-            .filter(|t| {
-                p.tables
-                    .iter()
-                    .any(|pt| pt.schema == t.schema && pt.name == t.name)
-            })
-            .collect(),
+        Some(Some(p)) if !p.all_tables => {
+            let published = published_keys(p);
+            tables
+                .iter()
+                .filter(|t| published.contains(&key_of(t)))
+                .collect()
+        }
         _ => tables.iter().collect(),
     }
 }
@@ -621,14 +635,10 @@ fn coverage_check(
     s: &Settings,
 ) -> (Status, String, Option<Fix>) {
     let tables = src.tables.ok().map(Vec::as_slice).unwrap_or_default();
+    let published = published_keys(p);
     let partitioned: Vec<&TableInfo> = tables
         .iter()
-        .filter(|t| {
-            t.partitioned
-                && p.tables
-                    .iter()
-                    .any(|pt| pt.schema == t.schema && pt.name == t.name)
-        })
+        .filter(|t| t.partitioned && published.contains(&key_of(t)))
         .collect();
     if !partitioned.is_empty() && !p.via_root {
         return (
@@ -653,11 +663,7 @@ fn coverage_check(
     let unpublished: Vec<&TableInfo> = tables
         .iter()
         .filter(|t| t.schema == s.schema)
-        .filter(|t| {
-            !p.tables
-                .iter()
-                .any(|pt| pt.schema == t.schema && pt.name == t.name)
-        })
+        .filter(|t| !published.contains(&key_of(t)))
         .collect();
     if p.tables.is_empty() {
         let fix = (!unpublished.is_empty()).then(|| {
@@ -836,13 +842,10 @@ fn dest_checks(dst: &SideSnapshot, src: &SideSnapshot, s: &Settings) -> Vec<Chec
         if !src_known {
             return (Status::Unknown, "source tables unknown".into(), None);
         }
+        let on_dest: HashSet<(&str, &str)> = dtables.iter().map(key_of).collect();
         let missing: Vec<String> = source_tables
             .iter()
-            .filter(|t| {
-                !dtables
-                    .iter()
-                    .any(|d| d.schema == t.schema && d.name == t.name)
-            })
+            .filter(|t| !on_dest.contains(&key_of(t)))
             .map(TableInfo::qualified_name)
             .collect();
         if missing.is_empty() {
@@ -938,11 +941,9 @@ pub fn substate_label(state: char) -> &'static str {
 
 fn column_check(source: &[TableInfo], dest: &[TableInfo]) -> (Status, String, Option<Fix>) {
     let mut problems = Vec::new();
+    let on_dest: HashMap<(&str, &str), &TableInfo> = dest.iter().map(|d| (key_of(d), d)).collect();
     for st in source {
-        let Some(dt) = dest
-            .iter()
-            .find(|d| d.schema == st.schema && d.name == st.name)
-        else {
+        let Some(dt) = on_dest.get(&key_of(st)) else {
             continue;
         };
         for sc in &st.columns {

@@ -7,7 +7,7 @@
 //! steady amount), so counts alone never call a busy table stuck: it shows `in flight`
 //! while the destination moves, and the row-level diff tells drift from lag.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 
 use serde::Serialize;
 
@@ -131,10 +131,22 @@ impl Tracker {
             .and_then(|s| s.as_ref())
             .and_then(|s| s.lag_bytes);
         let dest_tables = snap.dest.tables.ok();
+        // Keyed lookups: with a thousand tables, pairwise search costs more than the poll.
+        let on_source: HashSet<(&str, &str)> = src_tables
+            .iter()
+            .map(|t| (t.schema.as_str(), t.name.as_str()))
+            .collect();
         self.tables
-            .retain(|k, _| src_tables.iter().any(|t| &t.key() == k));
+            .retain(|(s, n), _| on_source.contains(&(s.as_str(), n.as_str())));
+        let on_dest: HashMap<(&str, &str), &crate::snapshot::TableInfo> = dest_tables
+            .map(|ds| {
+                ds.iter()
+                    .map(|d| ((d.schema.as_str(), d.name.as_str()), d))
+                    .collect()
+            })
+            .unwrap_or_default();
         for t in src_tables {
-            let dest = dest_tables.and_then(|ds| ds.iter().find(|d| d.key() == t.key()));
+            let dest = on_dest.get(&(t.schema.as_str(), t.name.as_str()));
             let sample = Sample {
                 at_ms: snap.taken_at_ms,
                 source: t.rows,

@@ -19,8 +19,22 @@ impl Tmux {
             socket: format!("syncwatch-e2e-{}", std::process::id()),
         };
         t.run(&[
-            "new-session", "-d", "-s", "e2e", "-x", &width.to_string(), "-y", &height.to_string(),
-            "env", "-i", "PATH=/usr/bin:/bin", "TERM=xterm-256color", "HOME=/tmp", "bash", "--norc", "--noprofile",
+            "new-session",
+            "-d",
+            "-s",
+            "e2e",
+            "-x",
+            &width.to_string(),
+            "-y",
+            &height.to_string(),
+            "env",
+            "-i",
+            "PATH=/usr/bin:/bin",
+            "TERM=xterm-256color",
+            "HOME=/tmp",
+            "bash",
+            "--norc",
+            "--noprofile",
         ]);
         t
     }
@@ -32,7 +46,11 @@ impl Tmux {
             .args(args)
             .output()
             .expect("tmux is installed");
-        assert!(out.status.success(), "tmux {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "tmux {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         String::from_utf8_lossy(&out.stdout).into_owned()
     }
 
@@ -66,17 +84,31 @@ impl Tmux {
 
 impl Drop for Tmux {
     fn drop(&mut self) {
-        let _ = Command::new("tmux").args(["-L", &self.socket, "kill-server"]).status();
+        let _ = Command::new("tmux")
+            .args(["-L", &self.socket, "kill-server"])
+            .status();
     }
 }
 
 /// The source and destination counts shown on the row of `table`.
 fn counts(screen: &str, table: &str) -> Option<(i64, i64)> {
-    let line = screen
-        .lines()
-        .find(|l| l.trim_start_matches('│').trim_start().starts_with(&format!("{table} ")))?;
-    let cells: Vec<&str> = line.trim_matches('│').split("  ").map(str::trim).filter(|c| !c.is_empty()).collect();
-    let n = |s: &str| s.replace(' ', "").trim_start_matches('≈').parse::<i64>().ok();
+    let line = screen.lines().find(|l| {
+        l.trim_start_matches('│')
+            .trim_start()
+            .starts_with(&format!("{table} "))
+    })?;
+    let cells: Vec<&str> = line
+        .trim_matches('│')
+        .split("  ")
+        .map(str::trim)
+        .filter(|c| !c.is_empty())
+        .collect();
+    let n = |s: &str| {
+        s.replace(' ', "")
+            .trim_start_matches('≈')
+            .parse::<i64>()
+            .ok()
+    };
     Some((n(cells.get(1)?)?, n(cells.get(2)?)?))
 }
 
@@ -84,17 +116,24 @@ fn counts(screen: &str, table: &str) -> Option<(i64, i64)> {
 fn source_age(screen: &str) -> Option<f64> {
     let header = screen.lines().next()?;
     let after = header.split("src ").nth(1)?;
-    let age = after.split_whitespace().find(|w| w.ends_with('s') && w.contains('.'))?;
+    let age = after
+        .split_whitespace()
+        .find(|w| w.ends_with('s') && w.contains('.'))?;
     age.trim_end_matches('s').parse().ok()
 }
 
 #[tokio::test]
 async fn live_screen_follows_inserts_and_the_keys_work_then_the_terminal_is_restored() {
     let bin = common::all_bins().remove(0);
-    let lab = tokio::task::spawn_blocking(move || Lab::start(&bin, &bin)).await.unwrap().unwrap();
+    let lab = tokio::task::spawn_blocking(move || Lab::start(&bin, &bin))
+        .await
+        .unwrap()
+        .unwrap();
     lab.bootstrap().await.unwrap();
     let settings = lab.settings();
-    let src = pg::connect(&settings.source, Duration::from_secs(10)).await.unwrap();
+    let src = pg::connect(&settings.source, Duration::from_secs(10))
+        .await
+        .unwrap();
     syncwatch::seed::sample(&src.client, 20, 50).await.unwrap();
     lab.subscribe().await.unwrap();
 
@@ -102,61 +141,100 @@ async fn live_screen_follows_inserts_and_the_keys_work_then_the_terminal_is_rest
     let cmd = format!(
         "{} --source '{}' --dest '{}' --engine native",
         env!("CARGO_BIN_EXE_syncwatch"),
-        settings.source.conninfo(false).replace("password=******** ", ""),
-        settings.dest.conninfo(false).replace("password=******** ", ""),
+        settings
+            .source
+            .conninfo(false)
+            .replace("password=******** ", ""),
+        settings
+            .dest
+            .conninfo(false)
+            .replace("password=******** ", ""),
     );
     tmux.literal(&cmd);
     tmux.keys(&["Enter"]);
 
     // Counts appear, and both sides agree once the initial copy is done.
-    tmux.wait_for("20 users on both sides", |s| counts(s, "utilisateur") == Some((20, 20))).await;
+    tmux.wait_for("20 users on both sides", |s| {
+        counts(s, "utilisateur") == Some((20, 20))
+    })
+    .await;
 
     // An insert on the source shows up on both sides.
     src.client
         .batch_execute("INSERT INTO utilisateur (username, email) SELECT 'e2e' || g, 'e2e' || g || '@x' FROM generate_series(1, 7) g")
         .await
         .unwrap();
-    tmux.wait_for("27 users on both sides", |s| counts(s, "utilisateur") == Some((27, 27))).await;
+    tmux.wait_for("27 users on both sides", |s| {
+        counts(s, "utilisateur") == Some((27, 27))
+    })
+    .await;
 
     // `?` opens the help built from the key table; Esc closes it.
     tmux.keys(&["?"]);
-    tmux.wait_for("the help", |s| s.contains("Keys") && s.contains("pause / resume polling")).await;
+    tmux.wait_for("the help", |s| {
+        s.contains("Keys") && s.contains("pause / resume polling")
+    })
+    .await;
     tmux.keys(&["Escape"]);
-    tmux.wait_for("the help closed", |s| !s.contains("pause / resume polling")).await;
+    tmux.wait_for("the help closed", |s| !s.contains("pause / resume polling"))
+        .await;
 
     // `/` filters the tables.
     tmux.keys(&["/"]);
     tmux.literal("tach");
     tmux.keys(&["Enter"]);
     let screen = tmux
-        .wait_for("only tache", |s| s.contains("Tables (1)") && counts(s, "tache").is_some())
+        .wait_for("only tache", |s| {
+            s.contains("Tables (1)") && counts(s, "tache").is_some()
+        })
         .await;
     assert!(counts(&screen, "utilisateur").is_none(), "{screen}");
 
     // `p` pauses: the header says so and the poll age keeps growing.
     tmux.keys(&["p"]);
     tmux.wait_for("PAUSED", |s| s.contains("PAUSED")).await;
-    tmux.wait_for("a poll age of 3 s or more", |s| source_age(s).is_some_and(|a| a >= 3.0)).await;
+    tmux.wait_for("a poll age of 3 s or more", |s| {
+        source_age(s).is_some_and(|a| a >= 3.0)
+    })
+    .await;
     tmux.keys(&["p"]);
-    tmux.wait_for("polling again", |s| !s.contains("PAUSED") && source_age(s).is_some_and(|a| a < 2.0)).await;
+    tmux.wait_for("polling again", |s| {
+        !s.contains("PAUSED") && source_age(s).is_some_and(|a| a < 2.0)
+    })
+    .await;
 
     // `q` quits; the terminal is back to normal: main screen, cursor visible, a prompt.
     tmux.keys(&["q"]);
     let state = {
         let mut last = String::new();
         common::eventually(Duration::from_secs(10), || {
-            last = tmux.run(&["display-message", "-p", "-t", "e2e", "#{alternate_on} #{cursor_flag} #{pane_current_command}"]);
+            last = tmux.run(&[
+                "display-message",
+                "-p",
+                "-t",
+                "e2e",
+                "#{alternate_on} #{cursor_flag} #{pane_current_command}",
+            ]);
             let done = last.trim() == "0 1 bash";
             async move { done }
         })
         .await;
         last
     };
-    assert_eq!(state.trim(), "0 1 bash", "alternate screen off, cursor on, back in the shell");
+    assert_eq!(
+        state.trim(),
+        "0 1 bash",
+        "alternate screen off, cursor on, back in the shell"
+    );
     let screen = tmux.screen();
-    assert!(!screen.contains("Tables ("), "the TUI is gone from the screen:\n{screen}");
+    assert!(
+        !screen.contains("Tables ("),
+        "the TUI is gone from the screen:\n{screen}"
+    );
 
     drop(src);
     drop(tmux);
-    tokio::task::spawn_blocking(move || drop(lab)).await.unwrap();
+    tokio::task::spawn_blocking(move || drop(lab))
+        .await
+        .unwrap();
 }

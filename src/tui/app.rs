@@ -229,19 +229,29 @@ impl App {
         self.rows().get(self.table_selected).map(|r| r.key.clone())
     }
 
-    fn snapshot(&self) -> Option<Snapshot> {
-        let source = self.source.snap.clone()?;
-        let dest = self.dest.snap.clone().unwrap_or_else(|| {
+    /// Runs `f` on both sides' latest reports as one snapshot. The reports are moved in
+    /// and back out, not cloned: with a thousand tables a clone per poll would cost more
+    /// than everything else the UI does.
+    fn with_snapshot<R>(&mut self, f: impl FnOnce(&mut Self, &Snapshot) -> R) -> Option<R> {
+        let source = self.source.snap.take()?;
+        let had_dest = self.dest.snap.is_some();
+        let dest = self.dest.snap.take().unwrap_or_else(|| {
             SideSnapshot::down(
                 self.settings.dest.to_string(),
                 Reach::Unreachable("not polled yet".into()),
             )
         });
-        Some(Snapshot {
+        let snap = Snapshot {
             taken_at_ms: self.source.polled_at_ms.unwrap_or(self.now_ms),
             source,
             dest,
-        })
+        };
+        let r = f(self, &snap);
+        self.source.snap = Some(snap.source);
+        if had_dest {
+            self.dest.snap = Some(snap.dest);
+        }
+        Some(r)
     }
 
     /// Applies one action; returns what the event loop should start.
@@ -420,17 +430,13 @@ impl App {
         if self.pending_source && self.pending_dest {
             self.pair_samples();
         }
-        if let Some(snap) = self.snapshot() {
-            self.checks = checks::evaluate(&snap, &self.settings);
-        }
+        self.with_snapshot(|app, snap| app.checks = checks::evaluate(snap, &app.settings));
         self.clamp_selection();
     }
 
     /// Feeds the tracker one sample per table from the latest of both sides.
     fn pair_samples(&mut self) {
-        if let Some(snap) = self.snapshot() {
-            self.tracker.observe(&snap);
-        }
+        self.with_snapshot(|app, snap| app.tracker.observe(snap));
         self.pending_source = false;
         self.pending_dest = false;
     }

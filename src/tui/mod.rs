@@ -104,7 +104,8 @@ pub async fn run(settings: Settings, badge: Option<String>) -> Result<()> {
             _ = tick.tick() => Some(Action::Tick(now_ms())),
         };
         let Some(action) = action else { continue };
-        dirty = true;
+        // A poll starting changes nothing visible until it is overdue, which the tick shows.
+        dirty = !matches!(action, Action::PollStarted(..));
         for effect in app.update(action) {
             match effect {
                 Effect::Quit => return Ok(()),
