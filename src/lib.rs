@@ -5,6 +5,7 @@ pub mod checks;
 pub mod cluster;
 pub mod config;
 pub mod counts;
+pub mod diff;
 pub mod demo;
 pub mod divergence;
 pub mod fixtures;

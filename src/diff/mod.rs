@@ -1,0 +1,1 @@
+//! Row-level diff between source and destination (being built).
