@@ -29,7 +29,10 @@ fn main() {
         if let Fetched::Ok(ts) = &mut snap.dest.tables {
             for (i, t) in ts.iter_mut().enumerate() {
                 let lag = (poll + i as i64) % 9;
-                t.rows = t.rows.map(|r| RowCount { rows: r.rows - lag, exact: r.exact });
+                t.rows = t.rows.map(|r| RowCount {
+                    rows: r.rows - lag,
+                    exact: r.exact,
+                });
             }
         }
         let at = poll * 1000;
@@ -40,7 +43,10 @@ fn main() {
     app.update(Action::CycleSort); // sort by Δ: the costlier order
     let theme = Theme { color: true };
     println!("{TABLES} tables, 60-poll histories, {FRAMES} frames per size, sorted by Δ\n");
-    println!("{:>9} {:>10} {:>10} {:>10}", "size", "mean ms", "p95 ms", "max ms");
+    println!(
+        "{:>9} {:>10} {:>10} {:>10}",
+        "size", "mean ms", "p95 ms", "max ms"
+    );
     for (w, h) in [(80u16, 24u16), (120, 40), (200, 60)] {
         let mut terminal = Terminal::new(TestBackend::new(w, h)).expect("test backend");
         let mut times: Vec<f64> = (0..FRAMES)

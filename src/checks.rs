@@ -348,6 +348,24 @@ fn source_checks(src: &SideSnapshot, s: &Settings) -> Vec<Check> {
     b.with("source.vector", "vector", &src.extensions, |e| {
         vector_check(e, src.version_num)
     });
+    // A setting already changed and waiting for a restart needs the restart, not the same
+    // ALTER SYSTEM again: running setup twice must do nothing the second time.
+    if let Some(st) = src.settings.ok() {
+        for c in b.out.iter_mut() {
+            let param = c.id.strip_prefix("source.").unwrap_or_default();
+            if c.status != Status::Ok
+                && c.fix.as_ref().is_some_and(|f| f.restart_needed)
+                && st.pending_restart.iter().any(|p| p == param)
+            {
+                c.fix = None;
+                if !c.detail.contains("restart") {
+                    c.detail.push_str(
+                        " — the new value is set and waits for a restart of the source server",
+                    );
+                }
+            }
+        }
+    }
     b.out
 }
 
@@ -989,13 +1007,30 @@ fn subscription_check(
     s: &Settings,
 ) -> (Status, String, Option<Fix>) {
     let Some(sub) = sub else {
+        // The password stays a placeholder here (checks end up in JSON and on screen); the
+        // fix runner puts the real one in.
+        let create = format!(
+            "CREATE SUBSCRIPTION {} CONNECTION {} PUBLICATION {} WITH (create_slot = false, slot_name = {})",
+            quote::ident(&s.subscription),
+            quote::literal(&s.source.conninfo(false)),
+            quote::ident(&s.publication),
+            quote::literal(&s.slot),
+        );
         return (
             Status::Critical,
             format!(
                 "subscription {} does not exist on the destination: nothing consumes slot {}",
                 s.subscription, s.slot
             ),
-            None,
+            Some(Fix {
+                sql: vec![create],
+                restart_needed: false,
+                manual: None,
+                caution: Some(format!(
+                    "the destination server itself connects to the source at {}: that address must work from the destination's host",
+                    s.source.address()
+                )),
+            }),
         );
     };
     if !sub.enabled {

@@ -109,7 +109,6 @@ pub fn healthy() -> Snapshot {
     }
 }
 
-
 /// A healthy snapshot with `n` tables `t000`… instead of the guide's two, every seventh
 /// counted by estimate, published FOR ALL TABLES.
 pub fn many_tables(n: usize) -> Snapshot {

@@ -9,6 +9,7 @@ use color_eyre::eyre::{Result, eyre};
 use syncwatch::config::{Overrides, Settings};
 use syncwatch::demo::{self, DemoOptions};
 use syncwatch::divergence::Tracker;
+use syncwatch::poll::SideRole;
 use syncwatch::{checks, poll, report};
 
 /// Watch a PostgreSQL → PostgreSQL change-data-capture sync and fix its setup.
@@ -44,6 +45,9 @@ struct GlobalArgs {
     /// Who consumes the slot: airbyte or native [default: airbyte]
     #[arg(long, global = true)]
     engine: Option<String>,
+    /// Refuse every write: fixes, setup, seed and traffic
+    #[arg(long, global = true)]
+    read_only: bool,
 }
 
 #[derive(Subcommand, Debug)]
@@ -56,11 +60,14 @@ enum Cmd {
         #[arg(long)]
         json: bool,
     },
-    /// Run every missing setup step — not built yet
+    /// Run every missing setup step in order, printing each statement
     Setup {
         /// Print the plan, change nothing
         #[arg(long)]
         dry_run: bool,
+        /// Only the source's or only the destination's steps
+        #[arg(long, value_parser = ["src", "dst"])]
+        side: Option<String>,
     },
     /// Load sample rows — not built yet
     Seed {
@@ -132,7 +139,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
         publication: g.publication.clone(),
         schema: g.schema.clone(),
         engine: g.engine.clone(),
-        read_only: false,
+        read_only: g.read_only,
     };
     match cli.command {
         Some(Cmd::Demo {
@@ -154,6 +161,17 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             .await?;
             Ok(ExitCode::SUCCESS)
         }
+        Some(Cmd::Setup { dry_run, side }) => {
+            let settings = load(&overrides)?;
+            let side = side.map(|s| {
+                if s == "src" {
+                    SideRole::Source
+                } else {
+                    SideRole::Dest
+                }
+            });
+            syncwatch::setup::run(&settings, dry_run, side).await
+        }
         Some(Cmd::Check { json }) => {
             let settings = load(&overrides)?;
             Ok(ExitCode::from(check(&settings, json).await))
@@ -166,10 +184,13 @@ async fn run(cli: Cli) -> Result<ExitCode> {
         other => {
             let settings = load(&overrides)?;
             let name = match other {
-                Some(Cmd::Setup { .. }) => "setup",
                 Some(Cmd::Seed { .. }) => "seed",
                 Some(Cmd::Diff { .. }) => "diff",
-                None | Some(Cmd::Tui) | Some(Cmd::Check { .. }) | Some(Cmd::Demo { .. }) => {
+                None
+                | Some(Cmd::Tui)
+                | Some(Cmd::Check { .. })
+                | Some(Cmd::Setup { .. })
+                | Some(Cmd::Demo { .. }) => {
                     unreachable!("handled above")
                 }
             };

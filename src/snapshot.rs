@@ -144,6 +144,8 @@ pub struct Column {
     pub name: String,
     /// As `format_type` prints it, e.g. `character varying(255)`, `vector(3)`.
     pub data_type: String,
+    /// NOT NULL with nothing to fill it in (no default, not an identity or generated
+    /// column): an INSERT that leaves the column out fails.
     pub not_null: bool,
 }
 

@@ -1,7 +1,10 @@
 //! Every check of `src/checks.rs` against real PostgreSQL servers: each condition is
 //! broken on a live server, the check is seen to fail, then the condition is mended
 //! (where SQL can mend it, with the check's own fix) and the check is seen to pass.
-//! Each test has its own servers, so the tests run in parallel.
+//!
+//! To save server starts, most tests share one source/destination pair per installation
+//! and get a tenant of their own on it: their own role, database (on both sides), slot,
+//! publication and subscription. Tests that restart or stop a server start their own.
 
 mod common;
 
@@ -15,7 +18,7 @@ use syncwatch::checks::{self, Check, Status};
 use syncwatch::cluster::{Cluster, PgBin};
 use syncwatch::config::{Endpoint, Engine, Settings};
 use syncwatch::counts::TableKey;
-use syncwatch::lab::{self, Lab, exec};
+use syncwatch::lab::{self, Lab, SCRIPTS, exec};
 use syncwatch::pg::{self, quote};
 use syncwatch::poll::poll_once;
 use syncwatch::snapshot::{RowCount, Snapshot};
@@ -24,6 +27,21 @@ use syncwatch::snapshot::{RowCount, Snapshot};
 const WAIT: Duration = Duration::from_secs(30);
 /// A poll of a side that is down must still come back well within this.
 const POLL_LIMIT: Duration = Duration::from_secs(20);
+
+/// The shared source has room for every tenant's slot and sender.
+const SHARED_SOURCE: &[(&str, &str)] = &[
+    ("wal_level", "logical"),
+    ("max_replication_slots", "64"),
+    ("max_wal_senders", "64"),
+];
+/// The shared destination runs several tenants' subscriptions at once.
+const SHARED_DEST: &[(&str, &str)] = &[
+    ("max_replication_slots", "64"),
+    ("max_logical_replication_workers", "24"),
+    ("max_worker_processes", "40"),
+    // A failed apply worker restarts soon, so a mended conflict is applied quickly.
+    ("wal_retrieve_retry_interval", "200ms"),
+];
 
 // ---------------------------------------------------------------------------------------
 // Helpers
@@ -40,21 +58,161 @@ fn newest_bin() -> PgBin {
     common::pgvector().unwrap_or_else(any_bin)
 }
 
-/// A source and a destination set up as the guide says (no subscription yet).
-async fn lab(bin: &PgBin) -> Lab {
-    let b = bin.clone();
-    let lab = tokio::task::spawn_blocking(move || Lab::start(&b, &b))
-        .await
-        .unwrap()
-        .unwrap();
-    lab.bootstrap().await.unwrap();
-    lab
+/// The source/destination pair shared by the tests of this binary for `bin`, started on
+/// first use. Held in a static, it is stopped and deleted when the test process exits.
+async fn shared_lab(bin: &PgBin) -> &'static Lab {
+    static LABS: Mutex<Vec<(PathBuf, &'static Lab)>> = Mutex::new(Vec::new());
+    let bin = bin.clone();
+    tokio::task::spawn_blocking(move || {
+        let mut labs = LABS.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some((_, lab)) = labs.iter().find(|(dir, _)| *dir == bin.dir) {
+            return *lab;
+        }
+        let (source, dest) = std::thread::scope(|s| {
+            let source = s.spawn(|| Cluster::start(&bin, SHARED_SOURCE));
+            let dest = s.spawn(|| Cluster::start(&bin, SHARED_DEST));
+            (source.join().unwrap(), dest.join().unwrap())
+        });
+        let lab: &'static Lab = Box::leak(Box::new(Lab {
+            source: source.unwrap(),
+            dest: dest.unwrap(),
+        }));
+        labs.push((bin.dir.clone(), lab));
+        lab
+    })
+    .await
+    .unwrap()
 }
 
-async fn drop_lab(lab: Lab) {
-    tokio::task::spawn_blocking(move || drop(lab))
-        .await
-        .unwrap();
+fn script(name: &str) -> &'static str {
+    SCRIPTS
+        .iter()
+        .find(|s| s.name == name)
+        .unwrap_or_else(|| panic!("no sql/{name}"))
+        .text
+}
+
+/// One test's own objects on a shared lab, set up as the guide's scripts do.
+struct Tenant {
+    lab: &'static Lab,
+    db: String,
+    settings: Settings,
+}
+
+async fn tenant(bin: &PgBin, name: &str) -> Tenant {
+    tenant_as(bin, name, &format!("u_{name}"), &format!("db_{name}")).await
+}
+
+/// A tenant whose role and database are called `user` and `db` (password = user).
+async fn tenant_as(bin: &PgBin, name: &str, user: &str, db: &str) -> Tenant {
+    let lab = shared_lab(bin).await;
+    let settings = Settings {
+        source: lab.source.tcp(user, user, db),
+        dest: lab.dest.tcp(user, user, db),
+        slot: format!("slot_{name}"),
+        publication: format!("pub_{name}"),
+        subscription: format!("sub_{name}"),
+        engine: Engine::Native,
+        ..Settings::default()
+    };
+    let vector = bin.pgvector;
+    let source = async {
+        lab::create_role_and_db(&lab.source, user, user, db)
+            .await
+            .unwrap();
+        sql(
+            &lab.source.admin("postgres"),
+            &format!("ALTER ROLE {} REPLICATION", quote::ident(user)),
+        )
+        .await;
+        if vector {
+            sql(&lab.source.admin(db), script("00-vector.sql")).await;
+        }
+        let app = &settings.source;
+        sql(app, script("10-schema.sql")).await;
+        sql(app, script("30-replica-identity.sql")).await;
+        sql(
+            app,
+            &format!(
+                "CREATE PUBLICATION {} FOR TABLE utilisateur, tache",
+                quote::ident(&settings.publication)
+            ),
+        )
+        .await;
+        sql(
+            app,
+            &format!(
+                "SELECT pg_create_logical_replication_slot({}, 'pgoutput')",
+                quote::literal(&settings.slot)
+            ),
+        )
+        .await;
+    };
+    let dest = async {
+        lab::create_role_and_db(&lab.dest, user, user, db)
+            .await
+            .unwrap();
+        if vector {
+            sql(&lab.dest.admin(db), script("00-vector.sql")).await;
+        }
+        sql(&settings.dest, script("10-schema.sql")).await;
+    };
+    tokio::join!(source, dest);
+    Tenant {
+        lab,
+        db: db.to_string(),
+        settings,
+    }
+}
+
+impl Tenant {
+    fn source_admin(&self) -> Endpoint {
+        self.lab.source.admin(&self.db)
+    }
+    fn dest_admin(&self) -> Endpoint {
+        self.lab.dest.admin(&self.db)
+    }
+
+    /// Native replication of the tenant's publication through its slot, as the guide's
+    /// native variant does it.
+    async fn subscribe(&self) {
+        let s = &self.settings;
+        sql(
+            &self.dest_admin(),
+            &format!(
+                "CREATE SUBSCRIPTION {} CONNECTION {} PUBLICATION {} WITH (create_slot = false, slot_name = {})",
+                quote::ident(&s.subscription),
+                quote::literal(&s.source.conninfo(true)),
+                quote::ident(&s.publication),
+                quote::literal(&s.slot),
+            ),
+        )
+        .await;
+    }
+
+    /// Stops the tenant's replication so the shared servers carry no idle workers.
+    async fn finish(self) {
+        let s = &self.settings;
+        let exists = pg::connect(&self.dest_admin(), Duration::from_secs(10))
+            .await
+            .unwrap()
+            .client
+            .query_one(
+                "SELECT count(*) FROM pg_subscription WHERE subname = $1",
+                &[&s.subscription],
+            )
+            .await
+            .unwrap()
+            .get::<_, i64>(0)
+            > 0;
+        if exists {
+            sql(
+                &self.dest_admin(),
+                &format!("DROP SUBSCRIPTION {}", quote::ident(&s.subscription)),
+            )
+            .await;
+        }
+    }
 }
 
 async fn sql(ep: &Endpoint, text: &str) {
@@ -92,6 +250,10 @@ fn find<'a>(checks: &'a [Check], id: &str) -> &'a Check {
         .iter()
         .find(|c| c.id == id)
         .unwrap_or_else(|| panic!("no check {id} in {checks:#?}"))
+}
+
+fn ids(checks: &[Check]) -> Vec<&'static str> {
+    checks.iter().map(|c| c.id).collect()
 }
 
 /// Polls until check `id` satisfies `want`; returns it (fails with the last one seen).
@@ -174,6 +336,7 @@ async fn wal_level_replica_fails_then_passes_after_a_restart_with_logical() {
         .await
         .unwrap();
     let app = cluster.tcp(lab::APP_USER, lab::APP_PASSWORD, lab::APP_DB);
+    let admin = cluster.admin(lab::APP_DB);
     let s = Settings {
         source: app.clone(),
         dest: app.clone(),
@@ -186,23 +349,29 @@ async fn wal_level_replica_fails_then_passes_after_a_restart_with_logical() {
         &checks,
         "source.wal_level",
         Status::Critical,
-        &["wal_level is replica"],
+        &["wal_level is replica", "needs logical"],
     );
     let fix = wal.fix.as_ref().expect("wal_level has a fix");
     assert!(fix.restart_needed, "{fix:?}");
     assert_eq!(fix.sql, vec!["ALTER SYSTEM SET wal_level = logical"]);
-    // No logical slot can exist at this wal_level: the slot check says so.
+    // No logical slot can exist at this wal_level, and the server refuses to make one.
     let slot = expect(
         &checks,
         "source.slot",
         Status::Critical,
         &["does not exist"],
     );
-
-    // The server really refuses logical decoding now.
-    let admin = cluster.admin(lab::APP_DB);
     let err = exec(&admin, &fix_sql(&slot)).await.unwrap_err();
     assert!(format!("{err:#}").contains("wal_level"), "{err:#}");
+
+    // The fix applied and reloaded: the check now says it waits for the restart.
+    apply_fix(&admin, &wal).await;
+    sql(&admin, "SELECT pg_reload_conf()").await;
+    let c = wait_for(&s, "source.wal_level", |c| {
+        c.detail.contains("waits for a restart")
+    })
+    .await;
+    assert_eq!(c.status, Status::Critical, "{c:?}");
 
     cluster = tokio::task::spawn_blocking(move || {
         cluster.restart_with(&[("wal_level", "logical")]).unwrap();
@@ -210,15 +379,14 @@ async fn wal_level_replica_fails_then_passes_after_a_restart_with_logical() {
     })
     .await
     .unwrap();
-    let checks = poll(&s).await;
     expect(
-        &checks,
+        &poll(&s).await,
         "source.wal_level",
         Status::Ok,
         &["wal_level = logical"],
     );
     // And now the slot check's fix works.
-    sql(&admin, &fix_sql(&slot)).await;
+    apply_fix(&admin, &slot).await;
     expect(&poll(&s).await, "source.slot", Status::Ok, &["pgoutput"]);
 
     tokio::task::spawn_blocking(move || drop(cluster))
@@ -266,12 +434,13 @@ async fn full_slots_and_no_wal_senders_fail_then_pass_when_raised() {
         &["max_replication_slots = 1", "all in use"],
     );
     assert!(slots.fix.as_ref().is_some_and(|f| f.restart_needed));
-    expect(
+    let senders = expect(
         &checks,
         "source.max_wal_senders",
         Status::Critical,
         &["max_wal_senders = 0"],
     );
+    assert!(senders.fix.as_ref().is_some_and(|f| f.restart_needed));
     expect(&checks, "source.slot", Status::Ok, &[]);
 
     cluster = tokio::task::spawn_blocking(move || {
@@ -289,7 +458,12 @@ async fn full_slots_and_no_wal_senders_fail_then_pass_when_raised() {
         Status::Ok,
         &["1 of 10 slots in use"],
     );
-    expect(&checks, "source.max_wal_senders", Status::Ok, &["of 10"]);
+    expect(
+        &checks,
+        "source.max_wal_senders",
+        Status::Ok,
+        &["0 of 10 WAL senders"],
+    );
 
     tokio::task::spawn_blocking(move || drop(cluster))
         .await
@@ -298,70 +472,65 @@ async fn full_slots_and_no_wal_senders_fail_then_pass_when_raised() {
 
 #[tokio::test]
 async fn role_without_replication_fails_then_passes_when_granted() {
-    let lab = lab(&any_bin()).await;
-    let s = lab.settings();
+    let t = tenant(&any_bin(), "role").await;
+    let s = &t.settings;
     expect(
-        &poll(&s).await,
+        &poll(s).await,
         "source.replication_role",
         Status::Ok,
-        &["role airbyte has REPLICATION"],
+        &["role u_role has REPLICATION"],
     );
 
-    let admin = lab.source.admin(lab::APP_DB);
-    sql(&admin, "ALTER ROLE airbyte NOREPLICATION").await;
+    sql(&t.source_admin(), "ALTER ROLE u_role NOREPLICATION").await;
     let c = expect(
-        &poll(&s).await,
+        &poll(s).await,
         "source.replication_role",
         Status::Critical,
-        &["airbyte", "lacks the REPLICATION attribute"],
+        &["u_role", "lacks the REPLICATION attribute"],
     );
-    let fix = fix_sql(&c);
-    assert!(fix.contains("REPLICATION"), "{fix}");
-    assert!(fix.contains("\"airbyte\""), "{fix}");
-    // Without the attribute the role really cannot use the slot.
-    let err = exec(
-        &s.source,
-        "SELECT count(*) FROM pg_logical_slot_peek_binary_changes('airbyte_slot', NULL, 1, 'proto_version', '1', 'publication_names', 'airbyte_publication')",
-    )
-    .await
-    .unwrap_err();
+    assert_eq!(fix_sql(&c), r#"ALTER ROLE "u_role" REPLICATION"#);
+    // Without the attribute the role really cannot read the slot.
+    let peek = "SELECT count(*) FROM pg_logical_slot_peek_binary_changes('slot_role', NULL, 1, 'proto_version', '1', 'publication_names', 'pub_role')";
+    let err = exec(&s.source, peek).await.unwrap_err();
     assert!(
         format!("{err:#}").to_lowercase().contains("replication"),
         "{err:#}"
     );
 
-    apply_fix(&admin, &c).await;
+    apply_fix(&t.source_admin(), &c).await;
     expect(
-        &poll(&s).await,
+        &poll(s).await,
         "source.replication_role",
         Status::Ok,
         &["has REPLICATION"],
     );
-    drop_lab(lab).await;
+    sql(&s.source, peek).await;
+    t.finish().await;
 }
 
 #[tokio::test]
 async fn pg_monitor_only_role_gets_every_check_without_panic() {
-    let lab = lab(&newest_bin()).await;
-    lab.subscribe().await.unwrap();
-    let as_app = lab.settings();
-    let full = poll(&as_app).await;
+    let t = tenant(&newest_bin(), "monitor").await;
+    t.subscribe().await;
+    let as_app = &t.settings;
+    wait_status(as_app, "dest.subscription", Status::Ok).await;
+    wait_status(as_app, "dest.subscription_tables", Status::Ok).await;
+    let full = poll(as_app).await;
 
-    for c in [&lab.source, &lab.dest] {
+    for c in [&t.lab.source, &t.lab.dest] {
         sql(
-            &c.admin(lab::APP_DB),
+            &c.admin("postgres"),
             "CREATE ROLE mon LOGIN PASSWORD 'mon' IN ROLE pg_monitor",
         )
         .await;
     }
     let s = Settings {
-        source: lab.source.tcp("mon", "mon", lab::APP_DB),
-        dest: lab.dest.tcp("mon", "mon", lab::APP_DB),
+        source: t.lab.source.tcp("mon", "mon", &t.db),
+        dest: t.lab.dest.tcp("mon", "mon", &t.db),
         ..as_app.clone()
     };
     let (snap, checks) = poll_with(&s, &HashSet::new()).await;
     // The same list of checks as for the application role: nothing went missing.
-    let ids = |cs: &[Check]| cs.iter().map(|c| c.id).collect::<Vec<_>>();
     assert_eq!(ids(&checks), ids(&full));
     expect(&checks, "source.reachable", Status::Ok, &["mon@"]);
     expect(&checks, "dest.reachable", Status::Ok, &["mon@"]);
@@ -376,11 +545,11 @@ async fn pg_monitor_only_role_gets_every_check_without_panic() {
         "source.replica_identity",
         "dest.tables",
         "dest.columns",
+        "dest.subscription",
+        "dest.subscription_tables",
     ] {
         expect(&checks, id, Status::Ok, &[]);
     }
-    let sub = find(&checks, "dest.subscription");
-    assert_ne!(sub.status, Status::Unknown, "{sub:#?}");
     // The role check is about the role that polls, and mon lacks REPLICATION.
     expect(
         &checks,
@@ -393,7 +562,7 @@ async fn pg_monitor_only_role_gets_every_check_without_panic() {
     // Rows it may not count still have an estimate.
     let tache = snap.source.table("public", "tache").expect("tache listed");
     assert!(tache.rows.is_some(), "{tache:?}");
-    drop_lab(lab).await;
+    t.finish().await;
 }
 
 // ---------------------------------------------------------------------------------------
@@ -402,60 +571,55 @@ async fn pg_monitor_only_role_gets_every_check_without_panic() {
 
 #[tokio::test]
 async fn missing_slot_fails_then_passes_when_recreated_with_the_fix() {
-    let lab = lab(&newest_bin()).await;
-    let s = lab.settings();
-    expect(
-        &poll(&s).await,
-        "source.slot",
-        Status::Ok,
-        &["airbyte_slot"],
-    );
+    let t = tenant(&newest_bin(), "noslot").await;
+    let s = &t.settings;
+    expect(&poll(s).await, "source.slot", Status::Ok, &["slot_noslot"]);
 
-    sql(&s.source, "SELECT pg_drop_replication_slot('airbyte_slot')").await;
-    let checks = poll(&s).await;
+    sql(&s.source, "SELECT pg_drop_replication_slot('slot_noslot')").await;
+    let checks = poll(s).await;
     let slot = expect(
         &checks,
         "source.slot",
         Status::Critical,
-        &["airbyte_slot does not exist"],
+        &["slot_noslot does not exist"],
     );
     assert_eq!(
         fix_sql(&slot),
-        "SELECT pg_create_logical_replication_slot('airbyte_slot', 'pgoutput')"
+        "SELECT pg_create_logical_replication_slot('slot_noslot', 'pgoutput')"
     );
     expect(&checks, "source.slot_health", Status::Unknown, &["no slot"]);
 
     apply_fix(&s.source, &slot).await;
-    let checks = poll(&s).await;
+    let checks = poll(s).await;
     expect(
         &checks,
         "source.slot",
         Status::Ok,
-        &["pgoutput", "database tasks_list"],
+        &["pgoutput", "database db_noslot"],
     );
     assert_ne!(find(&checks, "source.slot_health").status, Status::Unknown);
-    drop_lab(lab).await;
+    t.finish().await;
 }
 
 #[tokio::test]
 async fn slot_with_wrong_plugin_or_type_fails_then_passes_when_recreated_with_pgoutput() {
     let bin = any_bin();
-    let lab = lab(&bin).await;
-    let s = lab.settings();
-    let drop_slot = "SELECT pg_drop_replication_slot('airbyte_slot')";
+    let t = tenant(&bin, "plugin").await;
+    let s = &t.settings;
+    let drop_slot = "SELECT pg_drop_replication_slot('slot_plugin')";
 
     if has_test_decoding(&bin) {
         sql(&s.source, drop_slot).await;
         sql(
             &s.source,
-            "SELECT pg_create_logical_replication_slot('airbyte_slot', 'test_decoding')",
+            "SELECT pg_create_logical_replication_slot('slot_plugin', 'test_decoding')",
         )
         .await;
         let c = expect(
-            &poll(&s).await,
+            &poll(s).await,
             "source.slot",
             Status::Critical,
-            &["uses plugin test_decoding", "pgoutput"],
+            &["uses plugin test_decoding", "need pgoutput"],
         );
         assert!(c.fix.is_none(), "dropping a slot is left to a person");
     } else {
@@ -466,57 +630,53 @@ async fn slot_with_wrong_plugin_or_type_fails_then_passes_when_recreated_with_pg
     sql(&s.source, drop_slot).await;
     sql(
         &s.source,
-        "SELECT pg_create_physical_replication_slot('airbyte_slot')",
+        "SELECT pg_create_physical_replication_slot('slot_plugin')",
     )
     .await;
     expect(
-        &poll(&s).await,
+        &poll(s).await,
         "source.slot",
         Status::Critical,
-        &["is a physical slot", "logical slot"],
+        &["is a physical slot", "needs a logical slot"],
     );
 
     sql(&s.source, drop_slot).await;
     sql(
         &s.source,
-        "SELECT pg_create_logical_replication_slot('airbyte_slot', 'pgoutput')",
+        "SELECT pg_create_logical_replication_slot('slot_plugin', 'pgoutput')",
     )
     .await;
-    expect(&poll(&s).await, "source.slot", Status::Ok, &["pgoutput"]);
-    drop_lab(lab).await;
+    expect(&poll(s).await, "source.slot", Status::Ok, &["pgoutput"]);
+    t.finish().await;
 }
 
 #[tokio::test]
 async fn slot_with_a_consumer_passes_while_an_idle_slot_retaining_wal_warns() {
-    let lab = lab(&any_bin()).await;
-    lab.subscribe().await.unwrap();
-    let s = lab.settings();
+    let t = tenant(&any_bin(), "idle").await;
+    t.subscribe().await;
+    let s = &t.settings;
 
     // Consumed by the subscription: active, healthy.
-    let c = wait_for(&s, "source.slot_health", |c| {
+    let c = wait_for(s, "source.slot_health", |c| {
         c.status == Status::Ok && c.detail.starts_with("active")
     })
     .await;
     assert!(c.detail.contains("wal_status reserved"), "{c:?}");
-    wait_status(&s, "dest.subscription", Status::Ok).await;
+    wait_status(s, "dest.subscription", Status::Ok).await;
 
     // The consumer goes away: the slot is idle.
-    sql(
-        &lab.dest.admin(lab::APP_DB),
-        "ALTER SUBSCRIPTION airbyte_subscription DISABLE",
-    )
-    .await;
-    let c = wait_for(&s, "source.slot_health", |c| {
+    sql(&t.dest_admin(), "ALTER SUBSCRIPTION sub_idle DISABLE").await;
+    let c = wait_for(s, "source.slot_health", |c| {
         c.detail.starts_with("inactive")
     })
     .await;
     assert_eq!(c.status, Status::Warning, "{c:?}");
     assert!(c.detail.contains("not connected"), "{c:?}");
     let sub = expect(
-        &poll(&s).await,
+        &poll(s).await,
         "dest.subscription",
         Status::Critical,
-        &["is disabled"],
+        &["sub_idle is disabled"],
     );
 
     // WAL written while nobody reads it piles up behind the slot.
@@ -551,9 +711,9 @@ async fn slot_with_a_consumer_passes_while_an_idle_slot_retaining_wal_warns() {
     );
 
     // Mend: the check's fix enables the subscription; it catches up and the slot is fine.
-    apply_fix(&lab.dest.admin(lab::APP_DB), &sub).await;
-    wait_status(&s, "dest.subscription", Status::Ok).await;
-    let c = wait_for(&s, "source.slot_health", |c| c.status == Status::Ok).await;
+    apply_fix(&t.dest_admin(), &sub).await;
+    wait_status(s, "dest.subscription", Status::Ok).await;
+    let c = wait_status(s, "source.slot_health", Status::Ok).await;
     assert!(c.detail.starts_with("active"), "{c:?}");
     let dst = pg::connect(&s.dest, Duration::from_secs(10)).await.unwrap();
     let arrived = common::eventually(WAIT, || async {
@@ -570,7 +730,7 @@ async fn slot_with_a_consumer_passes_while_an_idle_slot_retaining_wal_warns() {
         "rows written while idle never reached the destination"
     );
     drop(dst);
-    drop_lab(lab).await;
+    t.finish().await;
 }
 
 // ---------------------------------------------------------------------------------------
@@ -579,20 +739,20 @@ async fn slot_with_a_consumer_passes_while_an_idle_slot_retaining_wal_warns() {
 
 #[tokio::test]
 async fn missing_publication_fails_then_passes_when_created_with_the_fix() {
-    let lab = lab(&newest_bin()).await;
-    let s = lab.settings();
-    sql(&s.source, "DROP PUBLICATION airbyte_publication").await;
+    let t = tenant(&newest_bin(), "nopub").await;
+    let s = &t.settings;
+    sql(&s.source, "DROP PUBLICATION pub_nopub").await;
 
-    let checks = poll(&s).await;
+    let checks = poll(s).await;
     let c = expect(
         &checks,
         "source.publication",
         Status::Critical,
-        &["airbyte_publication does not exist"],
+        &["pub_nopub does not exist"],
     );
     assert_eq!(
         fix_sql(&c),
-        r#"CREATE PUBLICATION "airbyte_publication" FOR TABLE "public"."tache", "public"."utilisateur""#
+        r#"CREATE PUBLICATION "pub_nopub" FOR TABLE "public"."tache", "public"."utilisateur""#
     );
     expect(
         &checks,
@@ -602,12 +762,12 @@ async fn missing_publication_fails_then_passes_when_created_with_the_fix() {
     );
 
     apply_fix(&s.source, &c).await;
-    let checks = poll(&s).await;
+    let checks = poll(s).await;
     expect(
         &checks,
         "source.publication",
         Status::Ok,
-        &["airbyte_publication (2 tables)"],
+        &["pub_nopub (2 tables)"],
     );
     expect(
         &checks,
@@ -615,19 +775,14 @@ async fn missing_publication_fails_then_passes_when_created_with_the_fix() {
         Status::Ok,
         &["all 2 tables of schema public"],
     );
-    drop_lab(lab).await;
+    t.finish().await;
 }
 
 #[tokio::test]
 async fn table_missing_from_the_publication_warns_naming_it_then_passes_when_added() {
-    let lab = lab(&any_bin()).await;
-    let s = lab.settings();
-    expect(
-        &poll(&s).await,
-        "source.publication_tables",
-        Status::Ok,
-        &[],
-    );
+    let t = tenant(&any_bin(), "coverage").await;
+    let s = &t.settings;
+    expect(&poll(s).await, "source.publication_tables", Status::Ok, &[]);
 
     sql(
         &s.source,
@@ -635,37 +790,116 @@ async fn table_missing_from_the_publication_warns_naming_it_then_passes_when_add
     )
     .await;
     let c = expect(
-        &poll(&s).await,
+        &poll(s).await,
         "source.publication_tables",
         Status::Warning,
         &["1 table(s) of public", "commentaire"],
     );
     assert_eq!(
         fix_sql(&c),
-        r#"ALTER PUBLICATION "airbyte_publication" ADD TABLE "public"."commentaire""#
+        r#"ALTER PUBLICATION "pub_coverage" ADD TABLE "public"."commentaire""#
     );
 
     apply_fix(&s.source, &c).await;
     expect(
-        &poll(&s).await,
+        &poll(s).await,
         "source.publication_tables",
         Status::Ok,
         &["all 3 tables"],
     );
-    drop_lab(lab).await;
+    t.finish().await;
+}
+
+#[tokio::test]
+async fn publication_without_updates_and_deletes_warns_then_passes_with_the_fix() {
+    let t = tenant(&any_bin(), "publish").await;
+    let s = &t.settings;
+    sql(
+        &s.source,
+        "ALTER PUBLICATION pub_publish SET (publish = 'insert')",
+    )
+    .await;
+    let c = expect(
+        &poll(s).await,
+        "source.publication",
+        Status::Warning,
+        &["does not publish update, delete"],
+    );
+    assert_eq!(
+        fix_sql(&c),
+        r#"ALTER PUBLICATION "pub_publish" SET (publish = 'insert, update, delete, truncate')"#
+    );
+    apply_fix(&s.source, &c).await;
+    expect(&poll(s).await, "source.publication", Status::Ok, &[]);
+    t.finish().await;
+}
+
+#[tokio::test]
+async fn partitioned_table_published_without_its_root_warns_then_passes_with_the_fix() {
+    let t = tenant(&newest_bin(), "partition").await;
+    let s = &t.settings;
+    sql(
+        &s.source,
+        "CREATE TABLE mesure (id int, jour date, PRIMARY KEY (id, jour)) PARTITION BY RANGE (jour);
+         CREATE TABLE mesure_2026 PARTITION OF mesure FOR VALUES FROM ('2026-01-01') TO ('2027-01-01');
+         ALTER PUBLICATION pub_partition ADD TABLE mesure",
+    )
+    .await;
+    let checks = poll(s).await;
+    let c = expect(
+        &checks,
+        "source.publication_tables",
+        Status::Warning,
+        &[
+            "\"public\".\"mesure\"",
+            "without publish_via_partition_root",
+        ],
+    );
+    assert_eq!(
+        fix_sql(&c),
+        r#"ALTER PUBLICATION "pub_partition" SET (publish_via_partition_root = true)"#
+    );
+    // The partitioned table is published, through its partition: not "unpublished".
+    expect(&checks, "source.publication", Status::Ok, &["(3 tables)"]);
+
+    apply_fix(&s.source, &c).await;
+    let checks = poll(s).await;
+    expect(
+        &checks,
+        "source.publication_tables",
+        Status::Ok,
+        &["all 3 tables of schema public"],
+    );
+    expect(&checks, "source.replica_identity", Status::Ok, &[]);
+
+    // Only one partition of another partitioned table is published: that table is not.
+    sql(
+        &s.source,
+        "CREATE TABLE releve (id int, jour date, PRIMARY KEY (id, jour)) PARTITION BY RANGE (jour);
+         CREATE TABLE releve_2026 PARTITION OF releve FOR VALUES FROM ('2026-01-01') TO ('2027-01-01');
+         ALTER PUBLICATION pub_partition ADD TABLE releve_2026",
+    )
+    .await;
+    expect(
+        &poll(s).await,
+        "source.publication_tables",
+        Status::Warning,
+        &["not in the publication", "releve"],
+    );
+    t.finish().await;
 }
 
 #[tokio::test]
 async fn published_table_without_primary_key_is_critical_and_the_fix_fits_its_indexes() {
-    let lab = lab(&newest_bin()).await;
-    let s = lab.settings();
-    expect(&poll(&s).await, "source.replica_identity", Status::Ok, &[]);
+    let t = tenant(&newest_bin(), "identity").await;
+    let s = &t.settings;
+    expect(&poll(s).await, "source.replica_identity", Status::Ok, &[]);
 
     sql(
         &s.source,
         "CREATE TABLE etiquette (code text, nom text);
          INSERT INTO etiquette VALUES ('a', 'urgent');
-         ALTER PUBLICATION airbyte_publication ADD TABLE etiquette",
+         ALTER PUBLICATION pub_identity ADD TABLE etiquette",
     )
     .await;
     // The source really refuses an UPDATE on it now.
@@ -676,7 +910,7 @@ async fn published_table_without_primary_key_is_critical_and_the_fix_fits_its_in
 
     // No unique index: only FULL can help, with its caution.
     let c = expect(
-        &poll(&s).await,
+        &poll(s).await,
         "source.replica_identity",
         Status::Critical,
         &["no usable replica identity", "etiquette"],
@@ -695,7 +929,7 @@ async fn published_table_without_primary_key_is_critical_and_the_fix_fits_its_in
     )
     .await;
     let c = expect(
-        &poll(&s).await,
+        &poll(s).await,
         "source.replica_identity",
         Status::Critical,
         &["etiquette"],
@@ -708,13 +942,13 @@ async fn published_table_without_primary_key_is_critical_and_the_fix_fits_its_in
 
     apply_fix(&s.source, &c).await;
     expect(
-        &poll(&s).await,
+        &poll(s).await,
         "source.replica_identity",
         Status::Ok,
         &["all 3 published tables"],
     );
     sql(&s.source, "UPDATE etiquette SET nom = 'x'").await;
-    drop_lab(lab).await;
+    t.finish().await;
 }
 
 // ---------------------------------------------------------------------------------------
@@ -731,8 +965,8 @@ async fn vector_missing_on_postgres_15_is_critical_naming_the_package() {
         eprintln!("{bin} has pgvector: the missing case cannot be shown on it");
         return;
     }
-    let lab = lab(&bin).await;
-    let checks = poll(&lab.settings()).await;
+    let t = tenant(&bin, "novector").await;
+    let checks = poll(&t.settings).await;
     for id in ["source.vector", "dest.vector"] {
         let c = expect(
             &checks,
@@ -750,14 +984,11 @@ async fn vector_missing_on_postgres_15_is_critical_naming_the_package() {
         );
     }
     // And the server indeed has no such extension.
-    let err = exec(
-        &lab.source.admin(lab::APP_DB),
-        "CREATE EXTENSION IF NOT EXISTS vector",
-    )
-    .await
-    .unwrap_err();
+    let err = exec(&t.source_admin(), script("00-vector.sql"))
+        .await
+        .unwrap_err();
     assert!(format!("{err:#}").contains("vector"), "{err:#}");
-    drop_lab(lab).await;
+    t.finish().await;
 }
 
 #[tokio::test]
@@ -765,16 +996,15 @@ async fn vector_installed_passes_and_a_dropped_extension_fails_until_recreated()
     let Some(bin) = common::pgvector() else {
         return;
     };
-    let lab = lab(&bin).await;
-    let s = lab.settings();
-    let checks = poll(&s).await;
+    let t = tenant(&bin, "vector").await;
+    let s = &t.settings;
+    let checks = poll(s).await;
     for id in ["source.vector", "dest.vector"] {
         expect(&checks, id, Status::Ok, &["installed"]);
     }
 
-    let admin = lab.dest.admin(lab::APP_DB);
-    sql(&admin, "DROP EXTENSION vector").await;
-    let checks = poll(&s).await;
+    sql(&t.dest_admin(), "DROP EXTENSION vector").await;
+    let checks = poll(s).await;
     expect(&checks, "source.vector", Status::Ok, &[]);
     let c = expect(
         &checks,
@@ -784,9 +1014,9 @@ async fn vector_installed_passes_and_a_dropped_extension_fails_until_recreated()
     );
     assert_eq!(fix_sql(&c), "CREATE EXTENSION IF NOT EXISTS vector");
 
-    apply_fix(&admin, &c).await;
-    expect(&poll(&s).await, "dest.vector", Status::Ok, &["installed"]);
-    drop_lab(lab).await;
+    apply_fix(&t.dest_admin(), &c).await;
+    expect(&poll(s).await, "dest.vector", Status::Ok, &["installed"]);
+    t.finish().await;
 }
 
 // ---------------------------------------------------------------------------------------
@@ -795,17 +1025,17 @@ async fn vector_installed_passes_and_a_dropped_extension_fails_until_recreated()
 
 #[tokio::test]
 async fn missing_destination_table_is_critical_then_passes_when_recreated() {
-    let lab = lab(&any_bin()).await;
-    let s = lab.settings();
+    let t = tenant(&any_bin(), "desttable").await;
+    let s = &t.settings;
     expect(
-        &poll(&s).await,
+        &poll(s).await,
         "dest.tables",
         Status::Ok,
         &["all 2 published tables"],
     );
 
     sql(&s.dest, "DROP TABLE tache").await;
-    let checks = poll(&s).await;
+    let checks = poll(s).await;
     let c = expect(
         &checks,
         "dest.tables",
@@ -816,35 +1046,30 @@ async fn missing_destination_table_is_critical_then_passes_when_recreated() {
     // The columns of the table that is there still compare fine.
     expect(&checks, "dest.columns", Status::Ok, &[]);
 
-    sql(
-        &s.dest,
-        lab::SCRIPTS
-            .iter()
-            .find(|x| x.name == "10-schema.sql")
-            .unwrap()
-            .text,
-    )
-    .await;
+    sql(&s.dest, script("10-schema.sql")).await;
     expect(
-        &poll(&s).await,
+        &poll(s).await,
         "dest.tables",
         Status::Ok,
         &["all 2 published tables"],
     );
-    drop_lab(lab).await;
+    t.finish().await;
 }
 
 #[tokio::test]
 async fn column_type_drift_is_critical_then_passes_when_types_match() {
     let bin = newest_bin();
-    let lab = lab(&bin).await;
-    let s = lab.settings();
-    expect(&poll(&s).await, "dest.columns", Status::Ok, &[]);
+    let t = tenant(&bin, "drift").await;
+    let s = &t.settings;
+    expect(&poll(s).await, "dest.columns", Status::Ok, &[]);
 
     // integer vs text everywhere; vector(3) vs varchar where pgvector is installed.
     sql(&s.source, "ALTER TABLE tache ADD COLUMN priorite integer").await;
     sql(&s.dest, "ALTER TABLE tache ADD COLUMN priorite text").await;
-    let mut expected = vec!["tache.priorite is integer on the source but text on the destination"];
+    let mut fragments = vec![
+        "column drift",
+        "tache.priorite is integer on the source but text on the destination",
+    ];
     if bin.pgvector {
         sql(
             &s.source,
@@ -852,13 +1077,11 @@ async fn column_type_drift_is_critical_then_passes_when_types_match() {
         )
         .await;
         sql(&s.dest, "ALTER TABLE tache ADD COLUMN embedding varchar").await;
-        expected.push(
+        fragments.push(
             "tache.embedding is vector(3) on the source but character varying on the destination",
         );
     }
-    let checks = poll(&s).await;
-    let mut fragments = vec!["column drift"];
-    fragments.extend(expected.iter().copied());
+    let checks = poll(s).await;
     expect(&checks, "dest.columns", Status::Critical, &fragments);
     expect(&checks, "dest.tables", Status::Ok, &[]);
 
@@ -875,38 +1098,143 @@ async fn column_type_drift_is_critical_then_passes_when_types_match() {
         .await;
     }
     expect(
-        &poll(&s).await,
+        &poll(s).await,
         "dest.columns",
         Status::Ok,
         &["columns and types match"],
     );
-    drop_lab(lab).await;
+
+    // A source column the destination lacks.
+    sql(&s.source, "ALTER TABLE tache ADD COLUMN note text").await;
+    expect(
+        &poll(s).await,
+        "dest.columns",
+        Status::Critical,
+        &["tache.note missing"],
+    );
+    sql(&s.dest, "ALTER TABLE tache ADD COLUMN note text").await;
+    expect(&poll(s).await, "dest.columns", Status::Ok, &[]);
+    t.finish().await;
+}
+
+#[tokio::test]
+async fn dest_only_not_null_column_breaks_apply_and_is_critical_unless_it_has_a_default() {
+    let t = tenant(&any_bin(), "notnull").await;
+    t.subscribe().await;
+    let s = &t.settings;
+    wait_status(s, "dest.subscription_tables", Status::Ok).await;
+    let dst = pg::connect(&s.dest, Duration::from_secs(10)).await.unwrap();
+    let arrived = |title: &'static str| {
+        let client = &dst.client;
+        async move {
+            common::eventually(WAIT, || async {
+                client
+                    .query_one("SELECT count(*) FROM tache WHERE title = $1", &[&title])
+                    .await
+                    .map(|r| r.get::<_, i64>(0))
+                    .unwrap_or(-1)
+                    == 1
+            })
+            .await
+        }
+    };
+
+    // A destination-only NOT NULL column with a default: inserts fill it in.
+    sql(
+        &s.dest,
+        "ALTER TABLE tache ADD COLUMN recu_le timestamptz NOT NULL DEFAULT now()",
+    )
+    .await;
+    expect(&poll(s).await, "dest.columns", Status::Ok, &[]);
+    sql(
+        &s.source,
+        "INSERT INTO tache (title) VALUES ('avec défaut')",
+    )
+    .await;
+    assert!(arrived("avec défaut").await, "row never replicated");
+
+    // Without a default, the apply worker's inserts fail.
+    sql(
+        &s.dest,
+        "ALTER TABLE tache ADD COLUMN obligatoire int NOT NULL DEFAULT 0;
+         ALTER TABLE tache ALTER COLUMN obligatoire DROP DEFAULT",
+    )
+    .await;
+    expect(
+        &poll(s).await,
+        "dest.columns",
+        Status::Critical,
+        &["tache.obligatoire exists only on the destination and is NOT NULL"],
+    );
+    expect(&poll(s).await, "dest.subscription_errors", Status::Ok, &[]);
+    sql(
+        &s.source,
+        "INSERT INTO tache (title) VALUES ('sans défaut')",
+    )
+    .await;
+    let errors = wait_status(s, "dest.subscription_errors", Status::Warning).await;
+    assert!(errors.detail.contains("apply"), "{errors:?}");
+
+    // Mend the column: the waiting change applies; the check's fix resets the counters.
+    sql(
+        &s.dest,
+        "ALTER TABLE tache ALTER COLUMN obligatoire SET DEFAULT 0",
+    )
+    .await;
+    expect(&poll(s).await, "dest.columns", Status::Ok, &[]);
+    assert!(
+        arrived("sans défaut").await,
+        "row never replicated after the mend"
+    );
+    apply_fix(&t.dest_admin(), &errors).await;
+    expect(
+        &poll(s).await,
+        "dest.subscription_errors",
+        Status::Ok,
+        &["no apply or sync errors"],
+    );
+    drop(dst);
+    t.finish().await;
 }
 
 #[tokio::test]
 async fn stopped_destination_is_critical_with_a_reason_and_its_other_checks_are_unknown() {
-    let mut lab = lab(&newest_bin()).await;
-    let s = lab.settings();
+    let bin = newest_bin();
+    let t = tenant(&bin, "stopped").await;
+    // A destination of its own, as this test stops it.
+    let b = bin.clone();
+    let mut dest = tokio::task::spawn_blocking(move || Cluster::start(&b, &[]))
+        .await
+        .unwrap()
+        .unwrap();
+    lab::create_role_and_db(&dest, "u_stopped", "u_stopped", "db_stopped")
+        .await
+        .unwrap();
+    let s = Settings {
+        dest: dest.tcp("u_stopped", "u_stopped", "db_stopped"),
+        ..t.settings.clone()
+    };
+    sql(&s.dest, script("10-schema.sql")).await;
     let up = poll(&s).await;
     expect(&up, "dest.reachable", Status::Ok, &[]);
+    expect(&up, "dest.tables", Status::Ok, &[]);
 
-    lab = tokio::task::spawn_blocking(move || {
-        lab.dest.stop().unwrap();
-        lab
+    dest = tokio::task::spawn_blocking(move || {
+        dest.stop().unwrap();
+        dest
     })
     .await
     .unwrap();
     let (snap, checks) = poll_with(&s, &HashSet::new()).await;
     assert!(!snap.dest.reach.is_up());
     // Same checks in the same order: the screen does not jump.
-    let ids = |cs: &[Check]| cs.iter().map(|c| c.id).collect::<Vec<_>>();
     assert_eq!(ids(&checks), ids(&up));
     let port = s.dest.port.to_string();
     expect(
         &checks,
         "dest.reachable",
         Status::Critical,
-        &["cannot reach", &port],
+        &["cannot reach", port.as_str()],
     );
     let others: Vec<&Check> = checks
         .iter()
@@ -922,16 +1250,19 @@ async fn stopped_destination_is_critical_with_a_reason_and_its_other_checks_are_
     expect(&checks, "source.slot", Status::Ok, &[]);
     assert_eq!(checks::worst(&checks), Status::Critical);
 
-    lab = tokio::task::spawn_blocking(move || {
-        lab.dest.start_again().unwrap();
-        lab
+    dest = tokio::task::spawn_blocking(move || {
+        dest.start_again().unwrap();
+        dest
     })
     .await
     .unwrap();
     let checks = poll(&s).await;
     expect(&checks, "dest.reachable", Status::Ok, &[]);
     expect(&checks, "dest.tables", Status::Ok, &[]);
-    drop_lab(lab).await;
+    tokio::task::spawn_blocking(move || drop(dest))
+        .await
+        .unwrap();
+    t.finish().await;
 }
 
 // ---------------------------------------------------------------------------------------
@@ -941,7 +1272,8 @@ async fn stopped_destination_is_critical_with_a_reason_and_its_other_checks_are_
 #[tokio::test]
 async fn unicode_quoted_and_keyword_identifiers_work_in_every_check_and_count() {
     let bin = newest_bin();
-    let lab = lab(&bin).await;
+    // The role and the database need quoting too.
+    let t = tenant_as(&bin, "ident", "rôle \"ω\"", "base des tâches Ω").await;
     let schema = "mon schéma";
     let tables = [("Tâche Ω", 3_i64), ("a\"b", 5), ("select", 7)];
     let publication = "pub \"ω\"";
@@ -950,7 +1282,7 @@ async fn unicode_quoted_and_keyword_identifiers_work_in_every_check_and_count() 
         publication: publication.into(),
         subscription: "sub ω".into(),
         slot: "slot_omega".into(),
-        ..lab.settings()
+        ..t.settings.clone()
     };
     let q = |t: &str| quote::qualified(schema, t);
 
@@ -997,6 +1329,18 @@ async fn unicode_quoted_and_keyword_identifiers_work_in_every_check_and_count() 
     let checks = poll(&s).await;
     expect(
         &checks,
+        "source.replication_role",
+        Status::Ok,
+        &["role rôle \"ω\" has REPLICATION"],
+    );
+    expect(
+        &checks,
+        "source.slot",
+        Status::Ok,
+        &["database base des tâches Ω"],
+    );
+    expect(
+        &checks,
         "source.publication",
         Status::Ok,
         &["pub \"ω\" (2 tables)"],
@@ -1031,13 +1375,12 @@ async fn unicode_quoted_and_keyword_identifiers_work_in_every_check_and_count() 
     // The checks' own fixes, run as they are, mend the source.
     apply_fix(&s.source, &coverage).await;
     apply_fix(&s.source, &identity).await;
-    let conninfo = s.source.conninfo(true);
     sql(
-        &lab.dest.admin(lab::APP_DB),
+        &t.dest_admin(),
         &format!(
             "CREATE SUBSCRIPTION {} CONNECTION {} PUBLICATION {} WITH (create_slot = false, slot_name = 'slot_omega')",
             quote::ident(&s.subscription),
-            quote::literal(&conninfo),
+            quote::literal(&s.source.conninfo(true)),
             quote::ident(publication),
         ),
     )
@@ -1109,5 +1452,10 @@ async fn unicode_quoted_and_keyword_identifiers_work_in_every_check_and_count() 
         Status::Ok,
         &["sub ω streaming from slot slot_omega"],
     );
-    drop_lab(lab).await;
+    sql(
+        &t.dest_admin(),
+        &format!("DROP SUBSCRIPTION {}", quote::ident(&s.subscription)),
+    )
+    .await;
+    t.finish().await;
 }

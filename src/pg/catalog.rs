@@ -147,11 +147,39 @@ pub async fn publication(c: &Client, version: i32, name: &str) -> R<Option<Publi
     else {
         return Ok(None);
     };
+    // Without publish_via_partition_root, pg_publication_tables lists the partitions of a
+    // published partitioned table instead of the table itself: each listed table is mapped
+    // back to its top-most ancestor that the publication itself names (all tables, the
+    // table, or from 15 its schema), so a published partitioned table reads as published.
     let sql = format!(
-        "SELECT schemaname::text, tablename::text, {}, {}
-         FROM pg_publication_tables WHERE pubname = $1 ORDER BY 1, 2",
-        since(version, 150000, "attnames::text[]", "text[]"),
-        since(version, 150000, "rowfilter", "text"),
+        "SELECT DISTINCT ON (1, 2) n.nspname::text, c.relname::text, {}, {}
+           FROM pg_publication p
+           JOIN pg_publication_tables pt ON pt.pubname = p.pubname
+           JOIN pg_namespace ln ON ln.nspname = pt.schemaname
+           JOIN pg_class l ON l.relnamespace = ln.oid AND l.relname = pt.tablename
+           LEFT JOIN LATERAL (
+                SELECT a.relid
+                  FROM pg_partition_ancestors(l.oid) WITH ORDINALITY AS a(relid, depth)
+                  JOIN pg_class ac ON ac.oid = a.relid
+                 WHERE l.relispartition
+                   AND (a.relid = l.oid
+                        OR p.puballtables
+                        OR a.relid IN (SELECT prrelid FROM pg_publication_rel
+                                        WHERE prpubid = p.oid)
+                        {})
+                 ORDER BY a.depth DESC
+                 LIMIT 1) top ON true
+           JOIN pg_class c ON c.oid = coalesce(top.relid, l.oid)
+           JOIN pg_namespace n ON n.oid = c.relnamespace
+          WHERE p.pubname = $1
+          ORDER BY 1, 2",
+        since(version, 150000, "pt.attnames::text[]", "text[]"),
+        since(version, 150000, "pt.rowfilter", "text"),
+        if version >= 150000 {
+            "OR ac.relnamespace IN (SELECT pnnspid FROM pg_publication_namespace WHERE pnpubid = p.oid)"
+        } else {
+            ""
+        },
     );
     let tables = c
         .query(&sql, &[&name])
@@ -262,7 +290,8 @@ pub async fn tables(c: &Client, schema: &str, extra: &[(String, String)]) -> R<V
     let oids: Vec<u32> = tables.iter().map(|t| t.oid).collect();
     let cols = c
         .query(
-            "SELECT a.attrelid, a.attname::text, format_type(a.atttypid, a.atttypmod), a.attnotnull
+            "SELECT a.attrelid, a.attname::text, format_type(a.atttypid, a.atttypmod),
+                    a.attnotnull AND NOT a.atthasdef AND a.attidentity = ''
                FROM pg_attribute a
               WHERE a.attrelid = ANY ($1::oid[]) AND a.attnum > 0 AND NOT a.attisdropped
               ORDER BY a.attrelid, a.attnum",

@@ -7,6 +7,7 @@ use crate::checks::{self, Check};
 use crate::config::Settings;
 use crate::counts::TableKey;
 use crate::divergence::{State, Tracker};
+use crate::fix;
 use crate::poll::SideRole;
 use crate::snapshot::{Reach, RowCount, SideSnapshot, Snapshot};
 
@@ -72,6 +73,8 @@ pub enum Effect {
     Refresh,
     SetPaused(bool),
     CountExact(TableKey),
+    /// Run these fixes (already confirmed), then refresh.
+    RunFixes(Vec<fix::Step>),
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -385,11 +388,102 @@ impl App {
                 }
                 None => vec![],
             },
-            Action::Fix | Action::FixAll => self.not_yet("fixes from the keyboard"),
+            Action::Fix => self.ask_fix(false),
+            Action::FixAll => self.ask_fix(true),
             Action::Seed => self.not_yet("seeding"),
             Action::Traffic => self.not_yet("change traffic"),
             Action::Diff => self.not_yet("row-level diff"),
         }
+    }
+
+    /// Refuses a write in read-only mode; true when refused.
+    fn refuse_write(&mut self, what: &str) -> bool {
+        if self.settings.read_only {
+            self.push_log(LogLevel::Warn, format!("read-only mode: {what} disabled"));
+        }
+        self.settings.read_only
+    }
+
+    /// `f` / `F`: shows exactly what would run and asks; a fix the role cannot run, or a
+    /// step only a person can do, is shown without the question.
+    fn ask_fix(&mut self, all: bool) -> Vec<Effect> {
+        if self.refuse_write("fixes are") {
+            return vec![];
+        }
+        let chosen = if all {
+            None
+        } else {
+            match self.checks.get(self.check_selected) {
+                Some(c) => Some(c.clone()),
+                None => return vec![],
+            }
+        };
+        if let Some(c) = &chosen {
+            if c.status == checks::Status::Ok {
+                self.push_log(LogLevel::Info, format!("{}: nothing to fix", c.id));
+                return vec![];
+            }
+            match &c.fix {
+                None => {
+                    self.push_log(
+                        LogLevel::Warn,
+                        format!("{}: no automatic fix — {}", c.id, c.detail),
+                    );
+                    return vec![];
+                }
+                Some(f) if f.sql.is_empty() => {
+                    self.popup = Some(Popup::Text {
+                        title: format!("{} needs a step by hand", c.id),
+                        lines: vec![
+                            c.detail.clone(),
+                            String::new(),
+                            f.manual.clone().unwrap_or_default(),
+                        ],
+                    });
+                    return vec![];
+                }
+                Some(_) => {}
+            }
+        }
+        let checks = self.checks.clone();
+        let steps = self
+            .with_snapshot(|app, snap| match &chosen {
+                Some(c) => fix::step_for(c, snap).into_iter().collect::<Vec<_>>(),
+                None => fix::plan(&checks, snap, &app.settings),
+            })
+            .unwrap_or_default();
+        if steps.is_empty() {
+            self.push_log(LogLevel::Info, "no fix to run");
+            return vec![];
+        }
+        let runnable: Vec<fix::Step> = steps
+            .iter()
+            .filter(|s| s.blocked.is_none())
+            .cloned()
+            .collect();
+        let mut lines = fix::describe(&steps);
+        if runnable.is_empty() {
+            lines.push(String::new());
+            lines.push(
+                "Nothing here can run as this role; run the SQL above as the role named.".into(),
+            );
+            self.popup = Some(Popup::Text {
+                title: "Fix needs another role".into(),
+                lines,
+            });
+            return vec![];
+        }
+        let title = if all {
+            format!("Run {} fix(es)?", runnable.len())
+        } else {
+            format!("Fix {}?", steps[0].check_id)
+        };
+        self.popup = Some(Popup::Confirm {
+            title,
+            lines,
+            on_yes: Effect::RunFixes(runnable),
+        });
+        vec![]
     }
 
     fn not_yet(&mut self, what: &str) -> Vec<Effect> {

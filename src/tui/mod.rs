@@ -47,6 +47,39 @@ pub fn map_key(app: &App, ev: &KeyEvent) -> Option<Action> {
     }
 }
 
+/// Runs confirmed fixes off the UI task, logging each outcome, then asks for a fresh poll.
+fn spawn_fixes(
+    settings: Settings,
+    steps: Vec<crate::fix::Step>,
+    out: mpsc::UnboundedSender<Action>,
+    pollers: pollers::Pollers,
+) {
+    use action::LogLevel;
+    tokio::spawn(async move {
+        for step in steps {
+            let _ = out.send(Action::Log(
+                LogLevel::Info,
+                format!("running fix {}: {}", step.check_id, step.sql.join("; ")),
+            ));
+            let outcome = crate::fix::apply(&settings, &step).await;
+            let line = match (&outcome.error, outcome.restart_needed) {
+                (Some(why), _) => (LogLevel::Error, format!("{}: {why}", step.check_id)),
+                (None, true) => (
+                    LogLevel::Warn,
+                    format!(
+                        "{}: applied; restart the {} server for it to take effect",
+                        step.check_id,
+                        step.side.label()
+                    ),
+                ),
+                (None, false) => (LogLevel::Info, format!("{}: applied", step.check_id)),
+            };
+            let _ = out.send(Action::Log(line.0, line.1));
+        }
+        pollers.send(PollerCmd::RefreshNow);
+    });
+}
+
 /// Restores the terminal however `run` ends.
 struct TerminalGuard(ratatui::DefaultTerminal);
 
@@ -75,6 +108,8 @@ pub async fn run(settings: Settings, badge: Option<String>) -> Result<()> {
         app.push_log(action::LogLevel::Warn, w.clone());
     }
     let (poll_tx, mut poll_rx) = mpsc::unbounded_channel();
+    // Background actions (fixes, …) report back as actions.
+    let (act_tx, mut act_rx) = mpsc::unbounded_channel::<Action>();
     let pollers = pollers::spawn(&settings, poll_tx);
     let mut terminal = TerminalGuard(ratatui::try_init().wrap_err("setting up the terminal")?);
     let mut events = EventStream::new();
@@ -102,6 +137,7 @@ pub async fn run(settings: Settings, badge: Option<String>) -> Result<()> {
                 None => None,
             },
             _ = tick.tick() => Some(Action::Tick(now_ms())),
+            a = act_rx.recv() => a,
         };
         let Some(action) = action else { continue };
         // A poll starting changes nothing visible until it is overdue, which the tick shows.
@@ -112,6 +148,14 @@ pub async fn run(settings: Settings, badge: Option<String>) -> Result<()> {
                 Effect::Refresh => pollers.send(PollerCmd::RefreshNow),
                 Effect::SetPaused(p) => pollers.send(PollerCmd::Pause(p)),
                 Effect::CountExact(key) => pollers.send(PollerCmd::CountExact(key)),
+                Effect::RunFixes(steps) => {
+                    spawn_fixes(
+                        settings.clone(),
+                        steps,
+                        act_tx.clone(),
+                        pollers.clone_senders(),
+                    );
+                }
             }
         }
     }

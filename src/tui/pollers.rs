@@ -33,6 +33,14 @@ pub struct Pollers {
 }
 
 impl Pollers {
+    /// Another handle to the same pollers, for background tasks that ask for a refresh.
+    pub fn clone_senders(&self) -> Pollers {
+        Pollers {
+            source: self.source.clone(),
+            dest: self.dest.clone(),
+        }
+    }
+
     pub fn send(&self, cmd: PollerCmd) {
         // A poller that has ended (runtime shutting down) has nothing left to do.
         let _ = self.source.send(cmd.clone());

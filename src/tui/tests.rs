@@ -11,8 +11,8 @@ use super::action::Action;
 use super::app::{App, Effect, Pane, Popup};
 use super::theme::Theme;
 use super::{draw, map_key};
-use crate::fixtures::{healthy, many_tables};
 use crate::config::{Engine, Settings};
+use crate::fixtures::{healthy, many_tables};
 use crate::poll::SideRole;
 use crate::snapshot::{Fetched, Reach, RowCount, SideSnapshot, Snapshot};
 
@@ -320,4 +320,84 @@ fn unused_forced_set_type_is_stable() {
     // The pollers' forced-count set is keyed like the tracker.
     let k: HashSet<crate::counts::TableKey> = [("public".into(), "t".into())].into();
     assert!(k.contains(&("public".to_string(), "t".to_string())));
+}
+
+#[test]
+fn f_on_a_failing_check_shows_its_sql_and_y_runs_it() {
+    let mut app = app();
+    let mut snap = healthy();
+    snap.source.slot = Fetched::Ok(None);
+    if let Fetched::Ok(r) = &mut snap.source.role {
+        r.replication = true;
+    }
+    feed(&mut app, &snap, 1);
+    app.update(Action::NextPane);
+    let slot = app
+        .checks
+        .iter()
+        .position(|c| c.id == "source.slot")
+        .unwrap();
+    for _ in 0..slot {
+        app.update(Action::Down);
+    }
+    assert!(app.update(Action::Fix).is_empty(), "nothing runs before y");
+    match &app.popup {
+        Some(Popup::Confirm { lines, .. }) => {
+            assert!(
+                lines.iter().any(|l| l
+                    .contains("pg_create_logical_replication_slot('airbyte_slot', 'pgoutput')")),
+                "{lines:?}"
+            )
+        }
+        other => panic!("expected a confirmation, got {other:?}"),
+    }
+    let t = render(&mut app, 100, 30);
+    assert!(screen(&t).contains("y run it"));
+    match app.update(Action::Confirm).as_slice() {
+        [Effect::RunFixes(steps)] => assert_eq!(steps[0].check_id, "source.slot"),
+        other => panic!("expected RunFixes, got {other:?}"),
+    }
+    // n changes nothing.
+    app.update(Action::Fix);
+    assert!(app.update(Action::Cancel).is_empty());
+    assert!(app.popup.is_none());
+}
+
+#[test]
+fn a_fix_the_role_cannot_run_is_shown_not_asked() {
+    let mut app = app();
+    let mut snap = healthy();
+    snap.source.version_num = Some(140010);
+    if let Fetched::Ok(st) = &mut snap.source.settings {
+        st.wal_level = "replica".into();
+    }
+    feed(&mut app, &snap, 1);
+    app.focus = Pane::Checks;
+    app.check_selected = app
+        .checks
+        .iter()
+        .position(|c| c.id == "source.wal_level")
+        .unwrap();
+    app.update(Action::Fix);
+    match &app.popup {
+        Some(Popup::Text { lines, .. }) => {
+            assert!(
+                lines.iter().any(|l| l.contains("cannot run this")),
+                "{lines:?}"
+            )
+        }
+        other => panic!("expected an explanation, got {other:?}"),
+    }
+}
+
+#[test]
+fn read_only_refuses_fixes() {
+    let mut app = app();
+    app.settings.read_only = true;
+    let mut snap = healthy();
+    snap.source.slot = Fetched::Ok(None);
+    feed(&mut app, &snap, 1);
+    assert!(app.update(Action::FixAll).is_empty());
+    assert!(app.popup.is_none());
+    assert!(app.log.back().unwrap().text.contains("read-only"));
 }
