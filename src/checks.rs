@@ -307,7 +307,7 @@ fn source_checks(src: &SideSnapshot, s: &Settings) -> Vec<Check> {
     });
 
     b.with("source.slot", "slot", &src.slot, |slot| {
-        slot_check(slot.as_ref(), s, src)
+        slot_check(slot.as_ref(), s)
     });
     b.with(
         "source.slot_health",
@@ -371,18 +371,16 @@ fn source_checks(src: &SideSnapshot, s: &Settings) -> Vec<Check> {
 
 fn restart_fix(sql: &str) -> Fix {
     Fix {
-        sql: vec![sql.to_string()],
+        // The reload makes the server notice the new value, so pending_restart shows it
+        // (and a second setup run knows it is done); the value itself needs a restart.
+        sql: vec![sql.to_string(), "SELECT pg_reload_conf()".to_string()],
         restart_needed: true,
         manual: None,
         caution: Some("takes effect after the server restarts".into()),
     }
 }
 
-fn slot_check(
-    slot: Option<&SlotInfo>,
-    s: &Settings,
-    src: &SideSnapshot,
-) -> (Status, String, Option<Fix>) {
+fn slot_check(slot: Option<&SlotInfo>, s: &Settings) -> (Status, String, Option<Fix>) {
     let create = || {
         Fix::sql(vec![format!(
             "SELECT pg_create_logical_replication_slot({}, 'pgoutput')",
@@ -420,7 +418,7 @@ fn slot_check(
             None,
         );
     }
-    let db = src.endpoint.rsplit('/').next().unwrap_or_default();
+    let db = s.source.dbname.as_str();
     if let Some(slot_db) = &slot.database
         && slot_db != db
     {
@@ -861,11 +859,11 @@ fn dest_checks(dst: &SideSnapshot, src: &SideSnapshot, s: &Settings) -> Vec<Chec
             return (Status::Unknown, "source tables unknown".into(), None);
         }
         let on_dest: HashSet<(&str, &str)> = dtables.iter().map(key_of).collect();
-        let missing: Vec<String> = source_tables
+        let missing_tables: Vec<&TableInfo> = source_tables
             .iter()
             .filter(|t| !on_dest.contains(&key_of(t)))
-            .map(TableInfo::qualified_name)
             .collect();
+        let missing: Vec<String> = missing_tables.iter().map(|t| t.qualified_name()).collect();
         if missing.is_empty() {
             (
                 Status::Ok,
@@ -876,10 +874,13 @@ fn dest_checks(dst: &SideSnapshot, src: &SideSnapshot, s: &Settings) -> Vec<Chec
                 None,
             )
         } else {
+            // Native replication applies into existing tables, so syncwatch can create
+            // them; Airbyte creates its own (with its extra columns).
+            let fix = (s.engine == Engine::Native).then(|| create_tables_fix(&missing_tables));
             (
                 Status::Critical,
                 format!("missing on the destination: {}", abbreviate(&missing, 5)),
-                None,
+                fix,
             )
         }
     });
@@ -944,6 +945,47 @@ fn dest_checks(dst: &SideSnapshot, src: &SideSnapshot, s: &Settings) -> Vec<Chec
         });
     }
     b.out
+}
+
+/// `CREATE TABLE` statements copying the source's columns, types and primary key (not
+/// defaults, sequences or foreign keys: the destination only receives rows).
+fn create_tables_fix(tables: &[&TableInfo]) -> Fix {
+    let mut sql = Vec::new();
+    let mut schemas: Vec<&str> = tables.iter().map(|t| t.schema.as_str()).collect();
+    schemas.sort();
+    schemas.dedup();
+    for schema in schemas {
+        if schema != "public" {
+            sql.push(format!(
+                "CREATE SCHEMA IF NOT EXISTS {}",
+                quote::ident(schema)
+            ));
+        }
+    }
+    for t in tables {
+        let mut parts: Vec<String> = t
+            .columns
+            .iter()
+            .map(|c| format!("{} {}", quote::ident(&c.name), c.data_type))
+            .collect();
+        if !t.primary_key.is_empty() {
+            let key: Vec<String> = t.primary_key.iter().map(|k| quote::ident(k)).collect();
+            parts.push(format!("PRIMARY KEY ({})", key.join(", ")));
+        }
+        sql.push(format!(
+            "CREATE TABLE IF NOT EXISTS {} ({})",
+            quote::qualified(&t.schema, &t.name),
+            parts.join(", ")
+        ));
+    }
+    Fix {
+        sql,
+        restart_needed: false,
+        manual: None,
+        caution: Some(
+            "an existing subscription copies the new tables only after ALTER SUBSCRIPTION … REFRESH PUBLICATION".into(),
+        ),
+    }
 }
 
 pub fn substate_label(state: char) -> &'static str {

@@ -94,6 +94,7 @@ mod tests {
             replica_identity: 'd',
             partitioned: false,
             has_primary_key: true,
+            primary_key: vec!["id".into()],
             unique_index: None,
             reltuples: -1,
             n_live_tup: Some(n_live),

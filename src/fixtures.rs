@@ -9,6 +9,7 @@ pub fn table(name: &str, pk: bool) -> TableInfo {
         name: name.into(),
         replica_identity: 'd',
         has_primary_key: pk,
+        primary_key: if pk { vec!["id".into()] } else { vec![] },
         unique_index: None,
         partitioned: false,
         columns: vec![

@@ -198,6 +198,7 @@ impl SidePoller {
             name: t.name.clone(),
             replica_identity: t.replica_identity,
             has_primary_key: t.has_primary_key,
+            primary_key: t.primary_key.clone(),
             unique_index: t.unique_index.clone(),
             partitioned: t.partitioned,
             columns: t.columns.clone(),

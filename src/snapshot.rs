@@ -157,6 +157,8 @@ pub struct TableInfo {
     /// `d` default, `n` nothing, `f` full, `i` index.
     pub replica_identity: char,
     pub has_primary_key: bool,
+    /// Primary-key columns in key order (empty without a primary key).
+    pub primary_key: Vec<String>,
     /// A unique index on NOT NULL columns, usable for REPLICA IDENTITY USING INDEX.
     pub unique_index: Option<String>,
     pub partitioned: bool,

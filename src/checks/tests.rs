@@ -38,7 +38,13 @@ fn wal_level_replica_is_critical_with_alter_system_and_restart() {
     assert_eq!(status, Status::Critical);
     assert!(detail.contains("replica"));
     let fix = fix.unwrap();
-    assert_eq!(fix.sql, ["ALTER SYSTEM SET wal_level = logical"]);
+    assert_eq!(
+        fix.sql,
+        [
+            "ALTER SYSTEM SET wal_level = logical",
+            "SELECT pg_reload_conf()"
+        ]
+    );
     assert!(fix.restart_needed);
 }
 

@@ -214,6 +214,8 @@ pub struct RawTable {
     pub replica_identity: char,
     pub partitioned: bool,
     pub has_primary_key: bool,
+    /// Primary-key columns in key order.
+    pub primary_key: Vec<String>,
     pub unique_index: Option<String>,
     /// Planner estimate; −1 when never analysed (14+).
     pub reltuples: i64,
@@ -255,7 +257,13 @@ pub async fn tables(c: &Client, schema: &str, extra: &[(String, String)]) -> R<V
                                          WHERE a.attrelid = c.oid AND a.attnum = ANY (i.indkey)
                                            AND NOT a.attnotnull)
                       ORDER BY ic.relname LIMIT 1),
-                    c.reltuples::bigint, s.n_live_tup, s.n_tup_ins + s.n_tup_del
+                    c.reltuples::bigint, s.n_live_tup, s.n_tup_ins + s.n_tup_del,
+                    ARRAY(SELECT a.attname::text
+                            FROM pg_index i
+                            CROSS JOIN LATERAL unnest(i.indkey::int2[]) WITH ORDINALITY AS k(attnum, ord)
+                            JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum = k.attnum
+                           WHERE i.indrelid = c.oid AND i.indisprimary
+                           ORDER BY k.ord)
                FROM pg_class c
                JOIN pg_namespace n ON n.oid = c.relnamespace
                LEFT JOIN pg_stat_user_tables s ON s.relid = c.oid
@@ -277,6 +285,7 @@ pub async fn tables(c: &Client, schema: &str, extra: &[(String, String)]) -> R<V
             replica_identity: r.get::<_, String>(3).chars().next().unwrap_or('d'),
             partitioned: r.get(4),
             has_primary_key: r.get(5),
+            primary_key: r.get(10),
             unique_index: r.get(6),
             reltuples: r.get(7),
             n_live_tup: r.get(8),
