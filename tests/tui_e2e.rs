@@ -238,3 +238,92 @@ async fn live_screen_follows_inserts_and_the_keys_work_then_the_terminal_is_rest
         .await
         .unwrap();
 }
+
+#[tokio::test]
+async fn f_shows_the_fix_n_changes_nothing_and_y_applies_it() {
+    let bin = common::all_bins().remove(0);
+    let lab = tokio::task::spawn_blocking(move || Lab::start(&bin, &bin))
+        .await
+        .unwrap()
+        .unwrap();
+    lab.bootstrap().await.unwrap();
+    let settings = lab.settings();
+    syncwatch::lab::exec(&settings.source, "DROP PUBLICATION airbyte_publication")
+        .await
+        .unwrap();
+
+    let tmux = Tmux::new(120, 40);
+    let cmd = format!(
+        "{} --source '{}' --dest '{}'",
+        env!("CARGO_BIN_EXE_syncwatch"),
+        settings
+            .source
+            .conninfo(false)
+            .replace("password=******** ", ""),
+        settings
+            .dest
+            .conninfo(false)
+            .replace("password=******** ", ""),
+    );
+    tmux.literal(&cmd);
+    tmux.keys(&["Enter"]);
+    tmux.wait_for("the publication failing", |s| {
+        s.contains("✗ src publication")
+    })
+    .await;
+
+    // The checks pane lists checks in a fixed order; the publication is the eighth.
+    tmux.keys(&["Tab"]);
+    for _ in 0..7 {
+        tmux.keys(&["j"]);
+    }
+    tmux.keys(&["f"]);
+    let screen = tmux
+        .wait_for("the fix's SQL", |s| {
+            s.contains("CREATE PUBLICATION \"airbyte_publication\" FOR TABLE")
+        })
+        .await;
+    assert!(screen.contains("y run it"), "{screen}");
+    tmux.keys(&["n"]);
+    tmux.wait_for("the confirmation closed", |s| !s.contains("y run it"))
+        .await;
+    tmux.keys(&["r"]);
+    tmux.wait_for("refresh logged", |s| s.contains("refresh requested"))
+        .await;
+    let src = pg::connect(&settings.source, Duration::from_secs(10))
+        .await
+        .unwrap();
+    let n: i64 = src
+        .client
+        .query_one(
+            "SELECT count(*) FROM pg_publication WHERE pubname = 'airbyte_publication'",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(n, 0, "n changed nothing");
+
+    tmux.keys(&["f"]);
+    tmux.wait_for("the fix's SQL again", |s| s.contains("y run it"))
+        .await;
+    tmux.keys(&["y"]);
+    tmux.wait_for("the publication ok", |s| s.contains("✓ src publication"))
+        .await;
+    let n: i64 = src
+        .client
+        .query_one(
+            "SELECT count(*) FROM pg_publication WHERE pubname = 'airbyte_publication'",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(n, 1);
+    tmux.keys(&["q"]);
+    drop(src);
+    drop(tmux);
+    tokio::task::spawn_blocking(move || drop(lab))
+        .await
+        .unwrap();
+}
