@@ -9,6 +9,8 @@ use std::time::Duration;
 use syncwatch::lab::Lab;
 use syncwatch::pg;
 
+static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+
 struct Tmux {
     socket: String,
 }
@@ -16,7 +18,12 @@ struct Tmux {
 impl Tmux {
     fn new(width: u16, height: u16) -> Tmux {
         let t = Tmux {
-            socket: format!("syncwatch-e2e-{}", std::process::id()),
+            // One tmux server per test: tests of this file run in parallel.
+            socket: format!(
+                "syncwatch-e2e-{}-{}",
+                std::process::id(),
+                NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+            ),
         };
         t.run(&[
             "new-session",
