@@ -91,6 +91,12 @@ impl Drop for TerminalGuard {
 
 /// Runs the view until the user quits. `badge` marks the header (e.g. "demo").
 pub async fn run(settings: Settings, badge: Option<String>) -> Result<()> {
+    use std::io::IsTerminal;
+    if !std::io::stdout().is_terminal() {
+        color_eyre::eyre::bail!(
+            "the live view needs a terminal; for scripts use `syncwatch check --json`"
+        );
+    }
     let theme = Theme::from_env();
     let mut app = App::new(settings.clone(), now_ms());
     app.badge = badge;
