@@ -1,0 +1,150 @@
+//! Faults injected into real servers and how long syncwatch takes to notice and recover:
+//! `cargo bench --bench faults`. Kills each server (immediate shutdown) 20 times and
+//! restarts it; stops one with SIGSTOP and resumes it. Prints a table.
+
+use std::collections::HashSet;
+use std::time::{Duration, Instant};
+
+use syncwatch::cluster::{self, Cluster};
+use syncwatch::lab::Lab;
+use syncwatch::poll::{SidePoller, SideRole};
+
+const ROUNDS: usize = 20;
+
+async fn until(poller: &mut SidePoller, up: bool) -> Duration {
+    let t = Instant::now();
+    loop {
+        let s = poller.poll(&[], &HashSet::new()).await;
+        if s.reach.is_up() == up || t.elapsed() > Duration::from_secs(60) {
+            return t.elapsed();
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+fn stats(v: &mut [Duration]) -> (f64, f64) {
+    v.sort();
+    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+    (ms(v[v.len() / 2]), ms(v[v.len() - 1]))
+}
+
+fn descendants(pid: u32) -> Vec<u32> {
+    let mut out = vec![pid];
+    let mut i = 0;
+    while i < out.len() {
+        let parent = out[i];
+        for e in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+            let Ok(p) = e.file_name().to_string_lossy().parse::<u32>() else {
+                continue;
+            };
+            let stat = std::fs::read_to_string(format!("/proc/{p}/stat")).unwrap_or_default();
+            let ppid = stat
+                .rsplit(')')
+                .next()
+                .and_then(|r| r.split_whitespace().nth(1))
+                .and_then(|v| v.parse::<u32>().ok());
+            if ppid == Some(parent) && !out.contains(&p) {
+                out.push(p);
+            }
+        }
+        i += 1;
+    }
+    out
+}
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+async fn main() -> color_eyre::Result<()> {
+    let found = cluster::discover(None);
+    let bin = cluster::pick(&found, true, None)
+        .or_else(|| found.first())
+        .ok_or_else(|| color_eyre::eyre::eyre!("{}", cluster::install_hint()))?
+        .clone();
+    let b = bin.clone();
+    let mut lab = tokio::task::spawn_blocking(move || Lab::start(&b, &b)).await??;
+    lab.bootstrap().await?;
+    lab.subscribe().await?;
+    let mut settings = lab.settings();
+    settings.statement_timeout = Duration::from_secs(2);
+    settings.source.connect_timeout = Duration::from_secs(2);
+    settings.dest.connect_timeout = Duration::from_secs(2);
+
+    println!(
+        "PostgreSQL {} · statement_timeout 2 s · {ROUNDS} kills per side\n",
+        bin.version
+    );
+    println!(
+        "{:<34} {:>9} {:>9} {:>11} {:>11}",
+        "fault", "injected", "survived", "median ms", "max ms"
+    );
+    for role in [SideRole::Source, SideRole::Dest] {
+        let mut poller = SidePoller::new(role, &settings);
+        until(&mut poller, true).await;
+        let (mut noticed, mut recovered) = (Vec::new(), Vec::new());
+        let mut survived = 0;
+        for _ in 0..ROUNDS {
+            let cluster: &mut Cluster = match role {
+                SideRole::Source => &mut lab.source,
+                SideRole::Dest => &mut lab.dest,
+            };
+            tokio::task::block_in_place(|| cluster.crash())?;
+            noticed.push(until(&mut poller, false).await);
+            tokio::task::block_in_place(|| cluster.start_again())?;
+            let r = until(&mut poller, true).await;
+            if r < Duration::from_secs(60) {
+                survived += 1;
+            }
+            recovered.push(r);
+        }
+        let (nm, nx) = stats(&mut noticed);
+        let (rm, rx) = stats(&mut recovered);
+        println!(
+            "{:<34} {:>9} {:>9} {:>11.0} {:>11.0}",
+            format!("kill {}: shown down", role.label()),
+            ROUNDS,
+            ROUNDS,
+            nm,
+            nx
+        );
+        println!(
+            "{:<34} {:>9} {:>9} {:>11.0} {:>11.0}",
+            format!("kill {}: polling resumed", role.label()),
+            ROUNDS,
+            survived,
+            rm,
+            rx
+        );
+    }
+    // A server that stops answering: every process of it stopped.
+    let mut poller = SidePoller::new(SideRole::Dest, &settings);
+    until(&mut poller, true).await;
+    let pid = lab.dest.pid().unwrap_or(0);
+    let pids = descendants(pid);
+    for p in &pids {
+        unsafe { libc::kill(*p as i32, libc::SIGSTOP) };
+    }
+    let t = Instant::now();
+    let snap = poller.poll(&[], &HashSet::new()).await;
+    let timeout = t.elapsed();
+    for p in &pids {
+        unsafe { libc::kill(*p as i32, libc::SIGCONT) };
+    }
+    let back = until(&mut poller, true).await;
+    println!(
+        "{:<34} {:>9} {:>9} {:>11.0} {:>11.0}",
+        "SIGSTOP destination: timed out",
+        1,
+        usize::from(matches!(snap.reach, syncwatch::snapshot::Reach::Timeout(_))),
+        timeout.as_secs_f64() * 1000.0,
+        timeout.as_secs_f64() * 1000.0
+    );
+    println!(
+        "{:<34} {:>9} {:>9} {:>11.0} {:>11.0}",
+        "SIGCONT destination: resumed",
+        1,
+        usize::from(back < Duration::from_secs(60)),
+        back.as_secs_f64() * 1000.0,
+        back.as_secs_f64() * 1000.0
+    );
+    tokio::task::spawn_blocking(move || drop(lab)).await?;
+    Ok(())
+}

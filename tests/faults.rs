@@ -1,0 +1,278 @@
+//! Faults survived, on real servers: servers killed during polls and restarted, a server
+//! that stops answering, syncwatch's own backends terminated, objects dropped and
+//! privileges revoked under it. Each wait is bounded; recovery *times* are measured by
+//! `bench/faults.rs`, not asserted here.
+
+mod common;
+
+use std::collections::HashSet;
+use std::time::Duration;
+
+use syncwatch::config::Settings;
+use syncwatch::lab::{Lab, exec};
+use syncwatch::poll::{SidePoller, SideRole, wanted_on_dest};
+use syncwatch::snapshot::Reach;
+
+fn quick(settings: &Settings) -> Settings {
+    let mut s = settings.clone();
+    s.statement_timeout = Duration::from_secs(2);
+    s.source.connect_timeout = Duration::from_secs(2);
+    s.dest.connect_timeout = Duration::from_secs(2);
+    s
+}
+
+async fn lab() -> Lab {
+    let bin = common::all_bins().remove(0);
+    let lab = tokio::task::spawn_blocking(move || Lab::start(&bin, &bin))
+        .await
+        .unwrap()
+        .unwrap();
+    lab.bootstrap().await.unwrap();
+    lab.subscribe().await.unwrap();
+    lab
+}
+
+/// Polls until `pred` holds for a snapshot; false if it never does within the bound.
+async fn poll_until(
+    poller: &mut SidePoller,
+    pred: impl Fn(&syncwatch::snapshot::SideSnapshot) -> bool,
+) -> bool {
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while std::time::Instant::now() < deadline {
+        if pred(&poller.poll(&[], &HashSet::new()).await) {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    false
+}
+
+async fn recovers(poller: &mut SidePoller) -> bool {
+    poll_until(poller, |s| s.reach.is_up()).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn killing_either_server_during_polls_twenty_times_is_survived() {
+    let mut lab = lab().await;
+    let settings = quick(&lab.settings());
+    for role in [SideRole::Source, SideRole::Dest] {
+        let mut poller = SidePoller::new(role, &settings);
+        assert!(recovers(&mut poller).await);
+        for round in 0..20 {
+            // Kill the server while a poll is under way on another task.
+            let mut p = SidePoller::new(role, &settings);
+            let during = tokio::spawn(async move { p.poll(&[], &HashSet::new()).await });
+            let cluster = match role {
+                SideRole::Source => &mut lab.source,
+                SideRole::Dest => &mut lab.dest,
+            };
+            tokio::task::block_in_place(|| cluster.crash()).unwrap();
+            // The poll in flight ends with a snapshot, whatever it saw: never a panic.
+            let snap = during.await.expect("the poll task must not panic");
+            assert!(matches!(
+                snap.reach,
+                Reach::Up | Reach::Unreachable(_) | Reach::Timeout(_)
+            ));
+            // The next poll says why, in words.
+            let down = poller.poll(&[], &HashSet::new()).await;
+            match &down.reach {
+                Reach::Unreachable(why) | Reach::Timeout(why) => {
+                    assert!(!why.is_empty(), "round {round}")
+                }
+                other => panic!("round {round}: {} still {other:?}", role.label()),
+            }
+            tokio::task::block_in_place(|| cluster.start_again()).unwrap();
+            assert!(
+                recovers(&mut poller).await,
+                "round {round}: polling never resumed"
+            );
+        }
+    }
+    tokio::task::spawn_blocking(move || drop(lab))
+        .await
+        .unwrap();
+}
+
+fn descendants(pid: u32) -> Vec<u32> {
+    let mut out = vec![pid];
+    let mut i = 0;
+    while i < out.len() {
+        let parent = out[i];
+        if let Ok(entries) = std::fs::read_dir("/proc") {
+            for e in entries.flatten() {
+                let Ok(p) = e.file_name().to_string_lossy().parse::<u32>() else {
+                    continue;
+                };
+                let stat = std::fs::read_to_string(format!("/proc/{p}/stat")).unwrap_or_default();
+                let ppid = stat
+                    .rsplit(')')
+                    .next()
+                    .and_then(|r| r.split_whitespace().nth(1))
+                    .and_then(|v| v.parse::<u32>().ok());
+                if ppid == Some(parent) && !out.contains(&p) {
+                    out.push(p);
+                }
+            }
+        }
+        i += 1;
+    }
+    out
+}
+
+fn signal_all(pid: u32, sig: i32) {
+    for p in descendants(pid) {
+        unsafe { libc::kill(p as i32, sig) };
+    }
+}
+
+#[tokio::test]
+async fn a_stalled_server_times_out_and_recovers_after_sigcont() {
+    let lab = lab().await;
+    let settings = quick(&lab.settings());
+    let mut poller = SidePoller::new(SideRole::Dest, &settings);
+    assert!(recovers(&mut poller).await);
+    let pid = lab.dest.pid().unwrap();
+    signal_all(pid, libc::SIGSTOP);
+    let snap = poller.poll(&[], &HashSet::new()).await;
+    let timed_out = matches!(snap.reach, Reach::Timeout(_));
+    signal_all(pid, libc::SIGCONT);
+    assert!(
+        timed_out,
+        "a stopped server must read as a timeout: {:?}",
+        snap.reach
+    );
+    assert!(recovers(&mut poller).await, "no recovery after SIGCONT");
+    tokio::task::spawn_blocking(move || drop(lab))
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn terminated_backends_dropped_objects_and_revoked_privileges_are_reported() {
+    let lab = lab().await;
+    let settings = quick(&lab.settings());
+    let admin = lab.source.admin("tasks_list");
+    let mut src = SidePoller::new(SideRole::Source, &settings);
+    let mut dst = SidePoller::new(SideRole::Dest, &settings);
+    assert!(recovers(&mut src).await);
+
+    // Its own connection terminated: the next polls reconnect.
+    exec(
+        &admin,
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'syncwatch' AND pid <> pg_backend_pid()",
+    )
+    .await
+    .unwrap();
+    assert!(recovers(&mut src).await);
+
+    // A table dropped: it disappears from the snapshot, no stale count remains.
+    exec(
+        &admin,
+        "CREATE TABLE gone (id int PRIMARY KEY); INSERT INTO gone VALUES (1)",
+    )
+    .await
+    .unwrap();
+    let s = src.poll(&[], &HashSet::new()).await;
+    assert!(s.table("public", "gone").is_some());
+    exec(&admin, "DROP TABLE gone").await.unwrap();
+    let s = src.poll(&[], &HashSet::new()).await;
+    assert!(s.table("public", "gone").is_none());
+    // Renamed: shows under its new name only, counted afresh.
+    exec(&admin, "ALTER TABLE utilisateur RENAME TO personne")
+        .await
+        .unwrap();
+    let s = src.poll(&[], &HashSet::new()).await;
+    assert!(s.table("public", "utilisateur").is_none());
+    assert!(s.table("public", "personne").is_some());
+    exec(&admin, "ALTER TABLE personne RENAME TO utilisateur")
+        .await
+        .unwrap();
+
+    // Publication dropped; slot dropped and recreated (the subscription is disabled
+    // first: an active slot cannot be dropped).
+    exec(
+        &lab.dest.admin("tasks_list"),
+        "ALTER SUBSCRIPTION airbyte_subscription DISABLE",
+    )
+    .await
+    .unwrap();
+    let slot_free = poll_until(&mut src, |s| {
+        s.slot
+            .ok()
+            .and_then(|s| s.as_ref())
+            .is_some_and(|s| !s.active)
+    })
+    .await;
+    assert!(slot_free);
+    exec(&admin, "SELECT pg_drop_replication_slot('airbyte_slot')")
+        .await
+        .unwrap();
+    exec(&admin, "DROP PUBLICATION airbyte_publication")
+        .await
+        .unwrap();
+    let s = src.poll(&[], &HashSet::new()).await;
+    assert!(matches!(s.slot.ok(), Some(None)), "slot gone");
+    assert!(matches!(s.publication.ok(), Some(None)), "publication gone");
+    exec(
+        &admin,
+        "SELECT pg_create_logical_replication_slot('airbyte_slot', 'pgoutput')",
+    )
+    .await
+    .unwrap();
+    let s = src.poll(&[], &HashSet::new()).await;
+    assert!(matches!(s.slot.ok(), Some(Some(_))), "slot back");
+
+    // Privileges revoked: CONNECT on the database refuses the session, with a reason.
+    exec(&admin, "REVOKE CONNECT ON DATABASE tasks_list FROM PUBLIC; REVOKE CONNECT ON DATABASE tasks_list FROM airbyte").await.unwrap();
+    exec(
+        &admin,
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'syncwatch' AND pid <> pg_backend_pid()",
+    )
+    .await
+    .unwrap();
+    let refused = poll_until(
+        &mut src,
+        |s| matches!(&s.reach, Reach::Denied(why) if why.contains("permission denied")),
+    )
+    .await;
+    assert!(
+        refused,
+        "a revoked CONNECT reads as denied, with the reason"
+    );
+    let d = dst
+        .poll(
+            &wanted_on_dest(&src.poll(&[], &HashSet::new()).await),
+            &HashSet::new(),
+        )
+        .await;
+    assert!(d.reach.is_up(), "the other side keeps working");
+    exec(&admin, "GRANT CONNECT ON DATABASE tasks_list TO airbyte")
+        .await
+        .unwrap();
+    assert!(recovers(&mut src).await);
+    tokio::task::spawn_blocking(move || drop(lab))
+        .await
+        .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn check_on_a_killed_server_exits_2_quickly_with_the_reason() {
+    let mut lab = lab().await;
+    let settings = lab.settings();
+    let source = settings.source.conninfo(true);
+    let dest = settings.dest.conninfo(true);
+    tokio::task::block_in_place(|| lab.dest.crash()).unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_syncwatch"))
+        .args([
+            "check", "--source", &source, "--dest", &dest, "--engine", "native",
+        ])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(2), "{text}");
+    assert!(text.contains("cannot reach"), "{text}");
+    assert!(!text.contains("password=airbyte"), "{text}");
+    tokio::task::spawn_blocking(move || drop(lab))
+        .await
+        .unwrap();
+}
