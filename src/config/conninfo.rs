@@ -108,7 +108,7 @@ fn parse_uri(rest: &str) -> Result<ConnParams, String> {
         for pair in query.split('&').filter(|p| !p.is_empty()) {
             let (key, value) = pair
                 .split_once('=')
-                .ok_or_else(|| format!("URI parameter `{pair}` has no `=value`"))?;
+                .ok_or_else(|| format!("URI parameter{} has no `=value`", shown(pair)))?;
             let key = decode(key, "parameter name")?;
             let value = if key == "password" {
                 decode(value, "password")
@@ -162,7 +162,8 @@ fn parse_key_values(text: &str) -> Result<ConnParams, String> {
         }
         if chars.next() != Some('=') {
             return Err(format!(
-                "`{key}` has no `=value` (expected a postgresql:// URI or key=value pairs)"
+                // The word itself is not echoed: it may be a password typed alone.
+                "a word has no `=value` (expected a postgresql:// URI or key=value pairs)"
             ));
         }
         while chars.peek().is_some_and(|c| c.is_whitespace()) {
@@ -219,9 +220,12 @@ fn set(params: &mut ConnParams, key: &str, value: String) -> Result<(), String> 
         "sslmode" => params.sslmode = Some(value.parse()?),
         "sslrootcert" => params.sslrootcert = Some(PathBuf::from(value)),
         "connect_timeout" => {
-            let secs: u64 = value
-                .parse()
-                .map_err(|_| format!("bad connect_timeout `{value}`: expected whole seconds"))?;
+            let secs: u64 = value.parse().map_err(|_| {
+                format!(
+                    "bad connect_timeout{}: expected whole seconds",
+                    shown(&value)
+                )
+            })?;
             params.connect_timeout = Some(Duration::from_secs(secs.max(1)));
         }
         // syncwatch always names itself; accepting the key keeps copied strings working.
@@ -235,11 +239,26 @@ fn set(params: &mut ConnParams, key: &str, value: String) -> Result<(), String> 
     Ok(())
 }
 
+/// ` `value`` for an error message, or nothing when the value might carry something
+/// that must not be echoed (a password typed in the wrong place, a whole string).
+pub(crate) fn shown(value: &str) -> String {
+    let plain = value.len() <= 24
+        && value
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c));
+    if plain {
+        format!(" `{value}`")
+    } else {
+        String::new()
+    }
+}
+
 pub(crate) fn parse_port(text: &str) -> Result<u16, String> {
     match text.parse::<u32>() {
         Ok(p) if (1..=65535).contains(&p) => Ok(p as u16),
         _ => Err(format!(
-            "bad port `{text}`: expected a number from 1 to 65535"
+            "bad port{}: expected a number from 1 to 65535",
+            shown(text)
         )),
     }
 }
@@ -366,6 +385,10 @@ mod tests {
             "postgresql://u:s3cr%ZZet@h/db",
             "postgresql://u:s3cr%ZZet@h:bad/db",
             "password=s3cr%ZZet port=0",
+            // Found by the fuzzer: a port swallowing the rest of the string.
+            "postgresql://u:s3cret@h:32 password=s3cret",
+            "host=h s3cret",
+            "sslmode='s3cret s3cret'",
         ] {
             let e = parse("s", text).unwrap_err();
             assert!(!e.to_string().contains("s3cr"), "{e}");

@@ -72,7 +72,8 @@ impl FromStr for SslMode {
             "verify-full" => SslMode::VerifyFull,
             other => {
                 return Err(format!(
-                    "bad sslmode `{other}`: expected disable, prefer, require, verify-ca or verify-full"
+                    "bad sslmode{}: expected disable, prefer, require, verify-ca or verify-full",
+                    conninfo::shown(other)
                 ));
             }
         })
