@@ -108,7 +108,7 @@ fn parse_uri(rest: &str) -> Result<ConnParams, String> {
         for pair in query.split('&').filter(|p| !p.is_empty()) {
             let (key, value) = pair
                 .split_once('=')
-                .ok_or_else(|| format!("URI parameter{} has no `=value`", shown(pair)))?;
+                .ok_or_else(|| "a URI parameter has no `=value`".to_string())?;
             let key = decode(key, "parameter name")?;
             let value = if key == "password" {
                 decode(value, "password")
@@ -130,7 +130,7 @@ fn split_host_port(hostport: &str) -> Result<(&str, Option<&str>), String> {
         return match after {
             "" => Ok((host, None)),
             p if p.starts_with(':') => Ok((host, Some(&p[1..]))),
-            other => Err(format!("unexpected `{other}` after the IPv6 host")),
+            _ => Err("unexpected text after the IPv6 host (expected `:port`)".to_string()),
         };
     }
     Ok(match hostport.split_once(':') {
