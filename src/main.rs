@@ -69,13 +69,41 @@ enum Cmd {
         #[arg(long, value_parser = ["src", "dst"])]
         side: Option<String>,
     },
-    /// Load sample rows — not built yet
+    /// Load sample rows through binary COPY, then optionally keep change traffic going
     Seed {
+        /// Rows to write (into --table, or into each published table)
         #[arg(long, default_value_t = 1000)]
         rows: u64,
+        /// Only this table of the schema
+        #[arg(long)]
+        table: Option<String>,
+        /// After seeding, keep a steady mix of inserts, updates and deletes
+        #[arg(long)]
+        traffic: bool,
+        /// Traffic statements per second
+        #[arg(long, default_value_t = 20.0)]
+        rate: f64,
+        /// Stop the traffic after this many seconds (default: Ctrl-C)
+        #[arg(long, value_name = "SECS")]
+        duration: Option<u64>,
+        /// Traffic weights INSERTS,UPDATES,DELETES
+        #[arg(long, default_value = "60,30,10")]
+        mix: String,
     },
-    /// Which rows differ between source and destination — not built yet
-    Diff { table: Option<String> },
+    /// Which rows differ between source and destination (exit 0 equal, 1 different)
+    Diff {
+        /// `table` or `schema.table`; every published table when absent
+        table: Option<String>,
+        /// Machine-readable output
+        #[arg(long)]
+        json: bool,
+        /// List at most K rows per table
+        #[arg(long, value_name = "K")]
+        limit: Option<usize>,
+        /// Report what the snapshots show, without re-checking rows still in flight
+        #[arg(long)]
+        no_recheck: bool,
+    },
     /// Two throwaway local servers, replication between them, sample data, live counts
     Demo {
         /// Print counts instead of opening the full-screen view
@@ -172,6 +200,42 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             });
             syncwatch::setup::run(&settings, dry_run, side).await
         }
+        Some(Cmd::Seed {
+            rows,
+            table,
+            traffic,
+            rate,
+            duration,
+            mix,
+        }) => {
+            let settings = load(&overrides)?;
+            let mix = mix.parse().map_err(|e: String| eyre!("--mix: {e}"))?;
+            let args = syncwatch::seed::cli::SeedArgs {
+                rows,
+                table,
+                traffic,
+                rate,
+                duration: duration.map(std::time::Duration::from_secs),
+                mix,
+                ..Default::default()
+            };
+            syncwatch::seed::cli::run(&settings, args).await
+        }
+        Some(Cmd::Diff {
+            table,
+            json,
+            limit,
+            no_recheck,
+        }) => {
+            let settings = load(&overrides)?;
+            let args = syncwatch::diff::cli::DiffArgs {
+                table,
+                json,
+                limit,
+                no_recheck,
+            };
+            syncwatch::diff::cli::run(&settings, args).await
+        }
         Some(Cmd::Check { json }) => {
             let settings = load(&overrides)?;
             Ok(ExitCode::from(check(&settings, json).await))
@@ -180,25 +244,6 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             let settings = load(&overrides)?;
             syncwatch::tui::run(settings, None).await?;
             Ok(ExitCode::SUCCESS)
-        }
-        other => {
-            let settings = load(&overrides)?;
-            let name = match other {
-                Some(Cmd::Seed { .. }) => "seed",
-                Some(Cmd::Diff { .. }) => "diff",
-                None
-                | Some(Cmd::Tui)
-                | Some(Cmd::Check { .. })
-                | Some(Cmd::Setup { .. })
-                | Some(Cmd::Demo { .. }) => {
-                    unreachable!("handled above")
-                }
-            };
-            Err(eyre!(
-                "`{name}` is not built yet (source {}, destination {}); `syncwatch demo --no-tui` works today",
-                settings.source,
-                settings.dest
-            ))
         }
     }
 }

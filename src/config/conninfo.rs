@@ -161,10 +161,11 @@ fn parse_key_values(text: &str) -> Result<ConnParams, String> {
             chars.next();
         }
         if chars.next() != Some('=') {
-            return Err(format!(
-                // The word itself is not echoed: it may be a password typed alone.
+            // The word itself is not echoed: it may be a password typed alone.
+            return Err(
                 "a word has no `=value` (expected a postgresql:// URI or key=value pairs)"
-            ));
+                    .to_string(),
+            );
         }
         while chars.peek().is_some_and(|c| c.is_whitespace()) {
             chars.next();

@@ -4,8 +4,8 @@
 
 use tokio_postgres::Client;
 
-use super::PgError;
 use super::quote;
+use super::{Kind, PgError};
 use crate::snapshot::{
     Column, Extensions, PublicationInfo, PublishedTable, RoleInfo, ServerSettings, SlotInfo,
     SlotStats, SubscriptionInfo,
@@ -355,27 +355,64 @@ pub async fn extensions(c: &Client) -> R<Extensions> {
     })
 }
 
-pub async fn subscription(c: &Client, version: i32, name: &str) -> R<Option<SubscriptionInfo>> {
-    let Some(row) = c
-        .query_opt(
-            "SELECT s.oid, s.subname::text, s.subenabled, s.subslotname::text,
-                    s.subpublications::text[],
-                    w.pid, w.received_lsn::text, w.last_msg_receipt_time::text
-               FROM pg_subscription s
-               LEFT JOIN LATERAL (SELECT pid, received_lsn, last_msg_receipt_time
-                                    FROM pg_stat_subscription st
-                                   WHERE st.subid = s.oid AND st.relid IS NULL
-                                   ORDER BY pid LIMIT 1) w ON true
-              WHERE s.subname = $1
-                AND s.subdbid = (SELECT oid FROM pg_database WHERE datname = current_database())",
-            &[&name],
+/// How to read a subscription's oid. PostgreSQL 13 grants non-superusers SELECT on every
+/// column of pg_subscription but `oid` (and `subconninfo`); 14 adds `oid`. Without it, the
+/// oid comes from pg_stat_subscription (readable by all) by name: NULL when that name is
+/// used in another database of the cluster too.
+async fn subscription_oid(c: &Client, version: i32) -> R<&'static str> {
+    if version >= 140000 {
+        return Ok("s.oid");
+    }
+    let readable: bool = c
+        .query_one(
+            "SELECT has_column_privilege('pg_catalog.pg_subscription', 'oid', 'SELECT')",
+            &[],
         )
         .await
         .map_err(q)?
-    else {
+        .get(0);
+    Ok(if readable {
+        "s.oid"
+    } else {
+        "(SELECT min(st.subid) FROM pg_stat_subscription st WHERE st.subname = s.subname
+           HAVING count(DISTINCT st.subid) = 1)"
+    })
+}
+
+pub async fn subscription(c: &Client, version: i32, name: &str) -> R<Option<SubscriptionInfo>> {
+    let sql = format!(
+        "SELECT s.oid, s.subname::text, s.subenabled, s.subslotname::text,
+                s.subpublications::text[],
+                w.pid, w.received_lsn::text, w.last_msg_receipt_time::text
+           FROM (SELECT {} AS oid, s.subdbid, s.subname, s.subenabled, s.subslotname,
+                        s.subpublications
+                   FROM pg_subscription s) s
+           LEFT JOIN LATERAL (SELECT pid, received_lsn, last_msg_receipt_time
+                                FROM pg_stat_subscription st
+                               WHERE st.subid = s.oid AND st.relid IS NULL {}
+                               ORDER BY pid LIMIT 1) w ON true
+          WHERE s.subname = $1
+            AND s.subdbid = (SELECT oid FROM pg_database WHERE datname = current_database())",
+        subscription_oid(c, version).await?,
+        // 16+: parallel apply workers (streaming = parallel, the default from 18) have no
+        // relid either, and receive nothing: the leader is the one without a leader_pid.
+        if version >= 160000 {
+            "AND st.leader_pid IS NULL"
+        } else {
+            ""
+        },
+    );
+    let Some(row) = c.query_opt(&sql, &[&name]).await.map_err(q)? else {
         return Ok(None);
     };
-    let oid: u32 = row.get(0);
+    let Some(oid) = row.get::<_, Option<u32>>(0) else {
+        return Err(PgError::new(
+            Kind::PermissionDenied,
+            format!(
+                "PostgreSQL 13 shows pg_subscription.oid only to superusers, and subscription {name} also exists in another database, so its worker and tables cannot be told apart: connect as a superuser"
+            ),
+        ));
+    };
     let table_states = c
         .query(
             "SELECT n.nspname::text || '.' || c.relname::text, sr.srsubstate::text
@@ -421,4 +458,29 @@ pub async fn subscription(c: &Client, version: i32, name: &str) -> R<Option<Subs
         apply_error_count,
         sync_error_count,
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::since;
+
+    #[test]
+    fn a_column_newer_than_the_server_is_a_typed_null() {
+        assert_eq!(
+            since(130023, 160000, "conflicting", "boolean"),
+            "NULL::boolean"
+        );
+        assert_eq!(
+            since(169999, 170000, "inactive_since::text", "text"),
+            "NULL::text"
+        );
+        assert_eq!(
+            since(160000, 160000, "conflicting", "boolean"),
+            "conflicting"
+        );
+        assert_eq!(
+            since(180004, 150000, "pt.rowfilter", "text"),
+            "pt.rowfilter"
+        );
+    }
 }

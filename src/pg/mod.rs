@@ -4,6 +4,7 @@
 pub mod catalog;
 pub mod error;
 pub mod quote;
+pub mod seed_catalog;
 pub mod tls;
 
 use std::time::Duration;

@@ -39,6 +39,20 @@ pub enum Action {
     Polled(SideRole, Box<SideSnapshot>, i64),
     /// A line for the log pane from a background task.
     Log(LogLevel, String),
+    /// In the seed form: ten times more / fewer rows; all tables or the selected one.
+    SeedMore,
+    SeedLess,
+    SeedScope,
+    /// A seed reported progress (table, rows written, rows asked, rows per second).
+    SeedProgress(String, u64, u64, f64),
+    /// A seed ended (the summary goes to the log).
+    SeedDone(String),
+    /// Change traffic reported (statements so far, statements per second, running).
+    TrafficStats(u64, f64, bool),
+    /// A diff reported progress (phase, segments done, segments known).
+    DiffProgress(String, u64, u64),
+    /// A diff ended: the report's lines, or why it could not run.
+    DiffDone(String, Result<Vec<String>, String>),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -53,6 +53,11 @@ impl Sort {
 #[derive(Clone, Debug, PartialEq)]
 pub enum Popup {
     Help,
+    /// The seed form: how many rows, into what; y starts it.
+    SeedForm {
+        table: Option<String>,
+        rows: u64,
+    },
     /// A write waits for y/n; `lines` is exactly what will run.
     Confirm {
         title: String,
@@ -75,6 +80,17 @@ pub enum Effect {
     CountExact(TableKey),
     /// Run these fixes (already confirmed), then refresh.
     RunFixes(Vec<fix::Step>),
+    /// Seed `rows` rows into `table` (all published tables when None).
+    Seed {
+        table: Option<String>,
+        rows: u64,
+    },
+    /// Stop a running seed after its current batch.
+    CancelSeed,
+    StartTraffic,
+    StopTraffic,
+    /// Diff this table in the background.
+    Diff(TableKey),
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -146,6 +162,12 @@ pub struct App {
     pub quit: bool,
     /// Rows the tables pane showed last frame: the page size for PgUp/PgDn.
     pub page: usize,
+    /// A seed under way: (table, written, target, rows/s).
+    pub seeding: Option<(String, u64, u64, f64)>,
+    /// Change traffic: (statements so far, statements/s) while it runs.
+    pub traffic: Option<(u64, f64)>,
+    /// A diff under way: (table, phase, segments done, segments known).
+    pub diffing: Option<(String, String, u64, u64)>,
     /// Source and destination samples not yet paired into the tracker.
     pending_source: bool,
     pending_dest: bool,
@@ -175,6 +197,9 @@ impl App {
             utc_offset_secs: chrono::Local::now().offset().local_minus_utc(),
             quit: false,
             page: 10,
+            seeding: None,
+            traffic: None,
+            diffing: None,
             pending_source: false,
             pending_dest: false,
         }
@@ -290,11 +315,53 @@ impl App {
                 vec![Effect::Quit]
             }
             Action::Cancel => {
+                // Esc with nothing open stops a seed after its current batch.
+                if self.popup.is_none() && self.seeding.is_some() {
+                    self.push_log(LogLevel::Info, "stopping the seed after the current batch");
+                    return vec![Effect::CancelSeed];
+                }
                 self.popup = None;
+                vec![]
+            }
+            Action::SeedMore | Action::SeedLess | Action::SeedScope => {
+                let selected = self
+                    .rows()
+                    .get(self.table_selected)
+                    .map(|r| r.key.1.clone());
+                if let Some(Popup::SeedForm { table, rows }) = &mut self.popup {
+                    match action {
+                        Action::SeedMore => *rows = rows.saturating_mul(10).min(100_000_000),
+                        Action::SeedLess => *rows = (*rows / 10).max(1),
+                        _ => {
+                            *table = match table {
+                                Some(_) => None,
+                                None => selected,
+                            }
+                        }
+                    }
+                }
+                vec![]
+            }
+            Action::SeedProgress(table, written, target, rate) => {
+                self.seeding = Some((table, written, target, rate));
+                vec![]
+            }
+            Action::SeedDone(summary) => {
+                self.seeding = None;
+                self.push_log(LogLevel::Info, summary);
+                vec![Effect::Refresh]
+            }
+            Action::TrafficStats(changes, rate, running) => {
+                self.traffic = running.then_some((changes, rate));
                 vec![]
             }
             Action::Confirm => match self.popup.take() {
                 Some(Popup::Confirm { on_yes, .. }) => vec![on_yes],
+                Some(Popup::SeedForm { table, rows }) => {
+                    self.seeding =
+                        Some((table.clone().unwrap_or_else(|| "…".into()), 0, rows, 0.0));
+                    vec![Effect::Seed { table, rows }]
+                }
                 other => {
                     self.popup = other;
                     vec![]
@@ -390,9 +457,86 @@ impl App {
             },
             Action::Fix => self.ask_fix(false),
             Action::FixAll => self.ask_fix(true),
-            Action::Seed => self.not_yet("seeding"),
-            Action::Traffic => self.not_yet("change traffic"),
-            Action::Diff => self.not_yet("row-level diff"),
+            Action::Seed => {
+                if self.refuse_write("seeding is") {
+                    return vec![];
+                }
+                if self.seeding.is_some() {
+                    self.push_log(LogLevel::Warn, "a seed is already running (Esc stops it)");
+                    return vec![];
+                }
+                self.popup = Some(Popup::SeedForm {
+                    table: self
+                        .rows()
+                        .get(self.table_selected)
+                        .map(|r| r.key.1.clone()),
+                    rows: 1_000,
+                });
+                vec![]
+            }
+            Action::Traffic => {
+                if self.traffic.is_some() {
+                    self.push_log(LogLevel::Info, "stopping change traffic");
+                    self.traffic = None;
+                    return vec![Effect::StopTraffic];
+                }
+                if self.refuse_write("traffic is") {
+                    return vec![];
+                }
+                self.popup = Some(Popup::Confirm {
+                    title: "Start change traffic?".into(),
+                    lines: vec![
+                        "A steady mix of INSERT, UPDATE and DELETE on the published tables".into(),
+                        "of the source (20 statements/s, 60/30/10), foreign keys kept.".into(),
+                        "g again stops it.".into(),
+                    ],
+                    on_yes: Effect::StartTraffic,
+                });
+                vec![]
+            }
+            Action::Diff => {
+                if let Some((t, ..)) = &self.diffing {
+                    self.push_log(LogLevel::Warn, format!("a diff of {t} is already running"));
+                    return vec![];
+                }
+                match self.selected_table() {
+                    Some(key) => {
+                        let name = format!("{}.{}", key.0, key.1);
+                        self.push_log(LogLevel::Info, format!("diffing {name} (read-only)"));
+                        self.diffing = Some((name, "connecting".into(), 0, 0));
+                        vec![Effect::Diff(key)]
+                    }
+                    None => vec![],
+                }
+            }
+            Action::DiffProgress(phase, done, total) => {
+                if let Some(d) = &mut self.diffing {
+                    d.1 = phase;
+                    d.2 = done;
+                    d.3 = total;
+                }
+                vec![]
+            }
+            Action::DiffDone(table, result) => {
+                self.diffing = None;
+                match result {
+                    Ok(lines) => {
+                        self.push_log(
+                            LogLevel::Info,
+                            format!(
+                                "diff of {table} done: {}",
+                                lines.first().cloned().unwrap_or_default()
+                            ),
+                        );
+                        self.popup = Some(Popup::Text {
+                            title: format!("diff {table}"),
+                            lines,
+                        });
+                    }
+                    Err(why) => self.push_log(LogLevel::Error, format!("diff of {table}: {why}")),
+                }
+                vec![]
+            }
         }
     }
 
@@ -483,11 +627,6 @@ impl App {
             lines,
             on_yes: Effect::RunFixes(runnable),
         });
-        vec![]
-    }
-
-    fn not_yet(&mut self, what: &str) -> Vec<Effect> {
-        self.push_log(LogLevel::Warn, format!("{what}: not available yet"));
         vec![]
     }
 

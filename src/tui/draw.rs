@@ -36,6 +36,22 @@ pub fn draw(frame: &mut Frame, app: &mut App, theme: &Theme) {
         Some(Popup::Confirm { title, lines, .. }) => {
             popups::text::draw(frame, area, title, lines, true, theme)
         }
+        Some(Popup::SeedForm { table, rows }) => {
+            let lines = vec![
+                format!(
+                    "Seed {} rows into {} of the source, through binary COPY.",
+                    crate::report::group_digits(*rows as i64),
+                    match table {
+                        Some(t) => format!("table {t}"),
+                        None => "every published table".to_string(),
+                    }
+                ),
+                String::new(),
+                "+ / - ten times more / fewer rows · Tab this table / all tables".into(),
+                "Esc during the seed stops it after the current batch.".into(),
+            ];
+            popups::text::draw(frame, area, "Seed sample rows", &lines, true, theme)
+        }
         Some(Popup::Text { title, lines }) => {
             popups::text::draw(frame, area, title, lines, false, theme)
         }

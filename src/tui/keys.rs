@@ -226,6 +226,10 @@ pub fn popup(ev: &KeyEvent, confirming: bool) -> Option<Action> {
         }
         KeyCode::Char('j') | KeyCode::Down => Some(Action::Down),
         KeyCode::Char('k') | KeyCode::Up => Some(Action::Up),
+        // The seed form's fields.
+        KeyCode::Char('+') | KeyCode::Char('=') if confirming => Some(Action::SeedMore),
+        KeyCode::Char('-') if confirming => Some(Action::SeedLess),
+        KeyCode::Tab if confirming => Some(Action::SeedScope),
         _ => None,
     }
 }

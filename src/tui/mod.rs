@@ -41,10 +41,99 @@ pub fn map_key(app: &App, ev: &KeyEvent) -> Option<Action> {
         return None;
     }
     match &app.popup {
-        Some(p) => keys::popup(ev, matches!(p, Popup::Confirm { .. })),
+        Some(p) => keys::popup(
+            ev,
+            matches!(p, Popup::Confirm { .. } | Popup::SeedForm { .. }),
+        ),
         None if app.filter_editing => keys::filtering(ev),
         None => keys::normal(ev),
     }
+}
+
+/// Seeds off the UI task, reporting progress after each batch and a summary at the end.
+fn spawn_seed(
+    settings: Settings,
+    table: Option<String>,
+    rows: u64,
+    cancel: crate::seed::copy::Cancel,
+    out: mpsc::UnboundedSender<Action>,
+) {
+    tokio::spawn(async move {
+        let req = crate::seed::run::SeedRequest {
+            rows,
+            table,
+            ..Default::default()
+        };
+        let progress_out = out.clone();
+        let mut progress = move |p: &crate::seed::copy::Progress| {
+            let _ = progress_out.send(Action::SeedProgress(
+                p.table.clone(),
+                p.written,
+                p.target,
+                p.rows_per_sec(),
+            ));
+        };
+        let summary = match crate::seed::run::seed(&settings, &req, &mut progress, &cancel).await {
+            Ok(r) if r.cancelled => format!(
+                "seed stopped: {} rows written (whole batches only)",
+                r.written()
+            ),
+            Ok(r) => format!("seeded {} rows", r.written()),
+            Err(e) => format!("seed failed: {e}"),
+        };
+        let _ = out.send(Action::SeedDone(summary));
+    });
+}
+
+/// Diffs one table off the UI task (read-only), reporting progress and the result.
+fn spawn_diff(
+    settings: Settings,
+    key: crate::counts::TableKey,
+    out: mpsc::UnboundedSender<Action>,
+) {
+    tokio::spawn(async move {
+        let progress_out = out.clone();
+        let progress: crate::diff::ProgressFn =
+            std::sync::Arc::new(move |p: &crate::diff::Progress| {
+                let _ = progress_out.send(Action::DiffProgress(
+                    p.phase.to_string(),
+                    p.segments_done,
+                    p.segments_total,
+                ));
+            });
+        let opts = crate::diff::DiffOptions::default();
+        let name = format!("{}.{}", key.0, key.1);
+        let result =
+            crate::diff::diff_table(&settings, &key.0, &key.1, &opts, Some(progress)).await;
+        let lines = match result {
+            Ok(d) => Ok(
+                crate::diff::output::human(&[(name.clone(), Ok(d))], Some(50))
+                    .lines()
+                    .map(str::to_string)
+                    .collect(),
+            ),
+            Err(e) => Err(e.to_string()),
+        };
+        let _ = out.send(Action::DiffDone(name, lines));
+    });
+}
+
+/// Forwards the traffic's statistics to the UI as they change.
+fn forward_traffic(
+    mut stats: tokio::sync::watch::Receiver<crate::seed::traffic::TrafficStats>,
+    out: mpsc::UnboundedSender<Action>,
+) {
+    tokio::spawn(async move {
+        while stats.changed().await.is_ok() {
+            let s = stats.borrow().clone();
+            if out
+                .send(Action::TrafficStats(s.changes(), s.rate(), s.running))
+                .is_err()
+            {
+                return;
+            }
+        }
+    });
 }
 
 /// Runs confirmed fixes off the UI task, logging each outcome, then asks for a fresh poll.
@@ -90,6 +179,13 @@ impl Drop for TerminalGuard {
 }
 
 /// Runs the view until the user quits. `badge` marks the header (e.g. "demo").
+/// Background work the loop owns: at most one seed and one traffic at a time.
+#[derive(Default)]
+struct Background {
+    seed: Option<crate::seed::copy::Cancel>,
+    traffic: Option<crate::seed::traffic::Traffic>,
+}
+
 pub async fn run(settings: Settings, badge: Option<String>) -> Result<()> {
     use std::io::IsTerminal;
     if !std::io::stdout().is_terminal() {
@@ -121,6 +217,7 @@ pub async fn run(settings: Settings, badge: Option<String>) -> Result<()> {
     let mut events = EventStream::new();
     let mut tick = tokio::time::interval(TICK);
     let mut dirty = true;
+    let mut background = Background::default();
     loop {
         if dirty {
             terminal
@@ -150,7 +247,52 @@ pub async fn run(settings: Settings, badge: Option<String>) -> Result<()> {
         dirty = !matches!(action, Action::PollStarted(..));
         for effect in app.update(action) {
             match effect {
-                Effect::Quit => return Ok(()),
+                Effect::Quit => {
+                    if let Some(t) = background.traffic.take() {
+                        t.stop_handle().cancel();
+                    }
+                    if let Some(c) = background.seed.take() {
+                        c.cancel();
+                    }
+                    return Ok(());
+                }
+                Effect::Seed { table, rows } => {
+                    let cancel = crate::seed::copy::Cancel::new();
+                    background.seed = Some(cancel.clone());
+                    spawn_seed(settings.clone(), table, rows, cancel, act_tx.clone());
+                }
+                Effect::Diff(key) => spawn_diff(settings.clone(), key, act_tx.clone()),
+                Effect::CancelSeed => {
+                    if let Some(c) = &background.seed {
+                        c.cancel();
+                    }
+                }
+                Effect::StartTraffic => {
+                    let opts = crate::seed::traffic::TrafficOptions::default();
+                    match crate::seed::traffic::Traffic::start(&settings, opts).await {
+                        Ok(t) => {
+                            forward_traffic(t.watch(), act_tx.clone());
+                            background.traffic = Some(t);
+                            app.push_log(action::LogLevel::Info, "change traffic started");
+                        }
+                        Err(e) => app.push_log(action::LogLevel::Error, format!("traffic: {e}")),
+                    }
+                }
+                Effect::StopTraffic => {
+                    if let Some(t) = background.traffic.take() {
+                        let out = act_tx.clone();
+                        tokio::spawn(async move {
+                            let line = match t.stop().await {
+                                Ok(s) => format!(
+                                    "change traffic stopped: {} inserts, {} updates, {} deletes",
+                                    s.inserts, s.updates, s.deletes
+                                ),
+                                Err(e) => format!("change traffic stopped with an error: {e}"),
+                            };
+                            let _ = out.send(Action::Log(action::LogLevel::Info, line));
+                        });
+                    }
+                }
                 Effect::Refresh => pollers.send(PollerCmd::RefreshNow),
                 Effect::SetPaused(p) => pollers.send(PollerCmd::Pause(p)),
                 Effect::CountExact(key) => pollers.send(PollerCmd::CountExact(key)),

@@ -401,3 +401,103 @@ fn read_only_refuses_fixes() {
     assert!(app.popup.is_none());
     assert!(app.log.back().unwrap().text.contains("read-only"));
 }
+
+#[test]
+fn s_opens_the_seed_form_plus_and_tab_change_it_y_starts_esc_stops() {
+    let mut app = app();
+    feed(&mut app, &healthy(), 1);
+    app.update(Action::Seed);
+    assert!(matches!(
+        app.popup,
+        Some(Popup::SeedForm { ref table, rows: 1_000 }) if table.as_deref() == Some("tache")
+    ));
+    assert_eq!(map_key(&app, &key('+')), Some(Action::SeedMore));
+    app.update(Action::SeedMore);
+    app.update(Action::SeedScope);
+    let t = render(&mut app, 100, 30);
+    assert!(screen(&t).contains("Seed 10 000 rows into every published table"));
+    app.update(Action::SeedScope);
+    assert_eq!(
+        app.update(Action::Confirm),
+        vec![Effect::Seed {
+            table: Some("tache".into()),
+            rows: 10_000
+        }]
+    );
+    app.update(Action::SeedProgress(
+        "public.tache".into(),
+        4_000,
+        10_000,
+        50_000.0,
+    ));
+    let t = render(&mut app, 100, 30);
+    assert!(
+        screen(&t).contains("seeding public.tache"),
+        "the gauge shows"
+    );
+    assert!(screen(&t).contains("40%"));
+    assert_eq!(app.update(Action::Cancel), vec![Effect::CancelSeed]);
+    assert_eq!(
+        app.update(Action::SeedDone("seeded 4000 rows".into())),
+        vec![Effect::Refresh]
+    );
+    assert!(app.seeding.is_none());
+}
+
+#[test]
+fn g_asks_then_starts_traffic_and_g_again_stops_it() {
+    let mut app = app();
+    feed(&mut app, &healthy(), 1);
+    assert!(app.update(Action::Traffic).is_empty());
+    assert_eq!(app.update(Action::Confirm), vec![Effect::StartTraffic]);
+    app.update(Action::TrafficStats(40, 19.6, true));
+    let t = render(&mut app, 140, 30);
+    assert!(screen(&t).contains("traffic 20/s"));
+    assert_eq!(app.update(Action::Traffic), vec![Effect::StopTraffic]);
+    assert!(app.traffic.is_none());
+}
+
+#[test]
+fn read_only_refuses_seed_and_traffic() {
+    let mut app = app();
+    app.settings.read_only = true;
+    feed(&mut app, &healthy(), 1);
+    assert!(app.update(Action::Seed).is_empty());
+    assert!(app.update(Action::Traffic).is_empty());
+    assert!(app.popup.is_none());
+    assert!(
+        app.log
+            .iter()
+            .filter(|l| l.text.contains("read-only"))
+            .count()
+            == 2
+    );
+}
+
+#[test]
+fn d_diffs_the_selected_table_in_the_background_and_shows_the_result() {
+    let mut app = app();
+    feed(&mut app, &healthy(), 1);
+    assert_eq!(
+        app.update(Action::Diff),
+        vec![Effect::Diff(("public".into(), "tache".into()))]
+    );
+    assert!(app.update(Action::Diff).is_empty(), "one diff at a time");
+    app.update(Action::DiffProgress(
+        "comparing segments (level 1)".into(),
+        3,
+        8,
+    ));
+    let t = render(&mut app, 100, 30);
+    assert!(screen(&t).contains("diffing public.tache: comparing segments (level 1) 3/8"));
+    app.update(Action::DiffDone(
+        "public.tache".into(),
+        Ok(vec![
+            "public.tache: 1 missing".into(),
+            "  missing id=7".into(),
+        ]),
+    ));
+    assert!(app.diffing.is_none());
+    let t = render(&mut app, 100, 30);
+    assert!(screen(&t).contains("missing id=7"));
+}

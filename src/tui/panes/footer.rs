@@ -10,7 +10,40 @@ use crate::tui::keys::BINDINGS;
 use crate::tui::theme::Theme;
 
 pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
-    let line = if app.filter_editing {
+    let line = if let Some((table, written, target, rate)) = &app.seeding {
+        // The seed's gauge takes the footer while it runs.
+        let fraction = if *target > 0 {
+            (*written as f64 / *target as f64).min(1.0)
+        } else {
+            0.0
+        };
+        let filled = (fraction * 20.0).round() as usize;
+        let eta = if *rate > 0.0 && target > written {
+            format!(" ETA {:.0}s", (target - written) as f64 / rate)
+        } else {
+            String::new()
+        };
+        Line::from(vec![
+            Span::styled("seeding ", theme.title()),
+            Span::raw(format!("{table} ")),
+            Span::styled(
+                format!("{}{}", "▰".repeat(filled), "▱".repeat(20 - filled)),
+                theme.warn(),
+            ),
+            Span::raw(format!(
+                " {:.0}% {} rows/s{eta}",
+                fraction * 100.0,
+                crate::report::group_digits(*rate as i64)
+            )),
+            Span::styled("  Esc stops after this batch", theme.dim()),
+        ])
+    } else if let Some((table, phase, done, total)) = &app.diffing {
+        Line::from(vec![
+            Span::styled("diffing ", theme.title()),
+            Span::raw(format!("{table}: {phase} ")),
+            Span::styled(format!("{done}/{total} segments"), theme.dim()),
+        ])
+    } else if app.filter_editing {
         Line::from(vec![
             Span::styled("filter: ", theme.title()),
             Span::raw(format!("{}▏", app.filter)),

@@ -96,6 +96,9 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     if app.paused {
         right.push(Span::styled("PAUSED ", theme.warn()));
     }
+    if let Some((_, rate)) = app.traffic {
+        right.push(Span::styled(format!("traffic {rate:.0}/s "), theme.warn()));
+    }
     right.push(Span::styled(
         format!("{} {}", overall.symbol(), overall.label()),
         theme.status(overall),
