@@ -331,6 +331,21 @@ async fn every_type_is_accepted(bin: PgBin) {
             0
         );
     }
+    // A table whose every column the server fills still gets its rows.
+    app(
+        &lab,
+        "CREATE TABLE vide (id serial PRIMARY KEY, at timestamptz NOT NULL DEFAULT now())",
+    )
+    .await;
+    let req = SeedRequest {
+        rows: 7,
+        table: Some("vide".into()),
+        ..SeedRequest::default()
+    };
+    seed::seed(&settings, &req, &mut quiet(), &Cancel::new())
+        .await
+        .unwrap();
+    assert_eq!(count(c, "SELECT count(*) FROM vide").await, 7);
     // The traffic works on such a table too: updates of every kind of column.
     let tx = tokio::sync::watch::channel(seed::TrafficStats::default()).0;
     let opts = TrafficOptions {
