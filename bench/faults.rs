@@ -28,30 +28,6 @@ fn stats(v: &mut [Duration]) -> (f64, f64) {
     (ms(v[v.len() / 2]), ms(v[v.len() - 1]))
 }
 
-fn descendants(pid: u32) -> Vec<u32> {
-    let mut out = vec![pid];
-    let mut i = 0;
-    while i < out.len() {
-        let parent = out[i];
-        for e in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
-            let Ok(p) = e.file_name().to_string_lossy().parse::<u32>() else {
-                continue;
-            };
-            let stat = std::fs::read_to_string(format!("/proc/{p}/stat")).unwrap_or_default();
-            let ppid = stat
-                .rsplit(')')
-                .next()
-                .and_then(|r| r.split_whitespace().nth(1))
-                .and_then(|v| v.parse::<u32>().ok());
-            if ppid == Some(parent) && !out.contains(&p) {
-                out.push(p);
-            }
-        }
-        i += 1;
-    }
-    out
-}
-
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() -> color_eyre::Result<()> {
     let found = cluster::discover(None);
@@ -117,17 +93,11 @@ async fn main() -> color_eyre::Result<()> {
     // A server that stops answering: every process of it stopped.
     let mut poller = SidePoller::new(SideRole::Dest, &settings);
     until(&mut poller, true).await;
-    let pid = lab.dest.pid().unwrap_or(0);
-    let pids = descendants(pid);
-    for p in &pids {
-        unsafe { libc::kill(*p as i32, libc::SIGSTOP) };
-    }
+    lab.dest.pause();
     let t = Instant::now();
     let snap = poller.poll(&[], &HashSet::new()).await;
     let timeout = t.elapsed();
-    for p in &pids {
-        unsafe { libc::kill(*p as i32, libc::SIGCONT) };
-    }
+    lab.dest.resume();
     let back = until(&mut poller, true).await;
     println!(
         "{:<34} {:>9} {:>9} {:>11.0} {:>11.0}",

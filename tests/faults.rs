@@ -93,49 +93,16 @@ async fn killing_either_server_during_polls_twenty_times_is_survived() {
         .unwrap();
 }
 
-fn descendants(pid: u32) -> Vec<u32> {
-    let mut out = vec![pid];
-    let mut i = 0;
-    while i < out.len() {
-        let parent = out[i];
-        if let Ok(entries) = std::fs::read_dir("/proc") {
-            for e in entries.flatten() {
-                let Ok(p) = e.file_name().to_string_lossy().parse::<u32>() else {
-                    continue;
-                };
-                let stat = std::fs::read_to_string(format!("/proc/{p}/stat")).unwrap_or_default();
-                let ppid = stat
-                    .rsplit(')')
-                    .next()
-                    .and_then(|r| r.split_whitespace().nth(1))
-                    .and_then(|v| v.parse::<u32>().ok());
-                if ppid == Some(parent) && !out.contains(&p) {
-                    out.push(p);
-                }
-            }
-        }
-        i += 1;
-    }
-    out
-}
-
-fn signal_all(pid: u32, sig: i32) {
-    for p in descendants(pid) {
-        unsafe { libc::kill(p as i32, sig) };
-    }
-}
-
 #[tokio::test]
 async fn a_stalled_server_times_out_and_recovers_after_sigcont() {
     let lab = lab().await;
     let settings = quick(&lab.settings());
     let mut poller = SidePoller::new(SideRole::Dest, &settings);
     assert!(recovers(&mut poller).await);
-    let pid = lab.dest.pid().unwrap();
-    signal_all(pid, libc::SIGSTOP);
+    lab.dest.pause();
     let snap = poller.poll(&[], &HashSet::new()).await;
     let timed_out = matches!(snap.reach, Reach::Timeout(_));
-    signal_all(pid, libc::SIGCONT);
+    lab.dest.resume();
     assert!(
         timed_out,
         "a stopped server must read as a timeout: {:?}",
