@@ -71,6 +71,21 @@ impl Tmux {
         self.run(&["send-keys", "-t", "e2e", "-l", text]);
     }
 
+    /// Runs the binary in the pane's shell against `settings`, without a password on its
+    /// command line (the guide's default password applies).
+    fn start_syncwatch(&self, settings: &syncwatch::config::Settings, extra: &str) {
+        let without_password =
+            |ep: &syncwatch::config::Endpoint| ep.conninfo(false).replace("password=******** ", "");
+        let cmd = format!(
+            "{} --source '{}' --dest '{}' {extra}",
+            env!("CARGO_BIN_EXE_syncwatch"),
+            without_password(&settings.source),
+            without_password(&settings.dest),
+        );
+        self.literal(&cmd);
+        self.keys(&["Enter"]);
+    }
+
     fn screen(&self) -> String {
         self.run(&["capture-pane", "-p", "-t", "e2e"])
     }
@@ -145,20 +160,7 @@ async fn live_screen_follows_inserts_and_the_keys_work_then_the_terminal_is_rest
     lab.subscribe().await.unwrap();
 
     let tmux = Tmux::new(120, 36);
-    let cmd = format!(
-        "{} --source '{}' --dest '{}' --engine native",
-        env!("CARGO_BIN_EXE_syncwatch"),
-        settings
-            .source
-            .conninfo(false)
-            .replace("password=******** ", ""),
-        settings
-            .dest
-            .conninfo(false)
-            .replace("password=******** ", ""),
-    );
-    tmux.literal(&cmd);
-    tmux.keys(&["Enter"]);
+    tmux.start_syncwatch(&settings, "--engine native");
 
     // Counts appear, and both sides agree once the initial copy is done.
     tmux.wait_for("20 users on both sides", |s| {
@@ -260,20 +262,7 @@ async fn f_shows_the_fix_n_changes_nothing_and_y_applies_it() {
         .unwrap();
 
     let tmux = Tmux::new(120, 40);
-    let cmd = format!(
-        "{} --source '{}' --dest '{}'",
-        env!("CARGO_BIN_EXE_syncwatch"),
-        settings
-            .source
-            .conninfo(false)
-            .replace("password=******** ", ""),
-        settings
-            .dest
-            .conninfo(false)
-            .replace("password=******** ", ""),
-    );
-    tmux.literal(&cmd);
-    tmux.keys(&["Enter"]);
+    tmux.start_syncwatch(&settings, "");
     tmux.wait_for("the publication failing", |s| {
         s.contains("✗ src publication")
     })
