@@ -142,23 +142,18 @@ fn say(text: &str) -> bool {
     writeln!(out, "{text}").and_then(|()| out.flush()).is_ok()
 }
 
-/// Keeps a little change traffic on the source so the screen moves. Errors (a server
-/// stopped under it) end it quietly: the TUI shows the server's state.
-fn spawn_trickle(lab: &Lab) -> tokio::task::JoinHandle<()> {
-    let settings = lab.settings();
-    tokio::spawn(async move {
-        let Ok(src) = pg::connect(&settings.source, settings.statement_timeout).await else {
-            return;
-        };
-        let mut tick = tokio::time::interval(Duration::from_secs(1));
-        loop {
-            tick.tick().await;
-            if seed::trickle(&src.client, 5).await.is_err() {
-                return;
-            }
-        }
-    })
+/// A little change traffic on the source so the screen moves: the same traffic as
+/// `seed --traffic` and the TUI's `g`, at a gentle rate.
+async fn start_traffic(lab: &Lab) -> Result<crate::seed::traffic::Traffic> {
+    let opts = crate::seed::traffic::TrafficOptions {
+        rate: DEMO_TRAFFIC_RATE,
+        ..Default::default()
+    };
+    crate::seed::traffic::Traffic::start(&lab.settings(), opts).await
 }
+
+/// Statements per second of the demo's background traffic.
+const DEMO_TRAFFIC_RATE: f64 = 5.0;
 
 /// The whole `demo` command.
 pub async fn run(opts: DemoOptions) -> Result<()> {
@@ -169,9 +164,9 @@ pub async fn run(opts: DemoOptions) -> Result<()> {
         r = async {
             let lab = prepare(bin, &opts).await?;
             let r = if opts.tui {
-                let trickle = spawn_trickle(&lab);
+                let traffic = start_traffic(&lab).await?;
                 let r = crate::tui::run(lab.settings(), Some("demo".into())).await;
-                trickle.abort();
+                let _ = traffic.stop().await;
                 r
             } else {
                 run_plain(&lab, &opts).await

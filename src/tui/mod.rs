@@ -79,7 +79,7 @@ fn spawn_seed(
                 r.written()
             ),
             Ok(r) => format!("seeded {} rows", r.written()),
-            Err(e) => format!("seed failed: {e}"),
+            Err(e) => format!("seed failed: {e:#}"),
         };
         let _ = out.send(Action::SeedDone(summary));
     });
