@@ -1,10 +1,17 @@
 //! Which tables get an exact `count(*)` this poll, and what count each table shows.
 //! Exact counts cost a scan (≈ 0.5 ms for an empty table, ≈ 125 ms for 2 M rows), so a poll
-//! counts within a time budget, skips tables whose insert/delete counters have not moved
-//! since their last count (that count still holds), and shows statistics' live-row
-//! estimates, marked as such, for the rest. Pure: the poller does the I/O.
+//! counts within a time budget, prefers tables whose insert/delete counters moved since
+//! their last count, and shows statistics' live-row estimates, marked as such, for the
+//! rest. Counters alone cannot be trusted to move: a session that writes and then idles
+//! reports its counts late (PostgreSQL 13–14: not until it runs again; 15+: up to ~10 s),
+//! so a count is also redone once it is [`MAX_AGE`] old, and shown as an estimate once it
+//! is twice that. Pure: the poller does the I/O and passes the time in.
 
 use std::collections::{HashMap, HashSet};
+use std::time::{Duration, Instant};
+
+/// Age after which an exact count is redone even though the counters stood still.
+pub const MAX_AGE: Duration = Duration::from_secs(5);
 
 use crate::pg::catalog::RawTable;
 use crate::snapshot::RowCount;
@@ -15,6 +22,7 @@ pub type TableKey = (String, String);
 struct Cached {
     rows: i64,
     modifications: Option<i64>,
+    at: Instant,
 }
 
 /// Exact counts remembered between polls of one side.
@@ -24,12 +32,13 @@ pub struct CountCache {
 }
 
 impl CountCache {
-    pub fn record(&mut self, table: &RawTable, rows: i64) {
+    pub fn record(&mut self, table: &RawTable, rows: i64, now: Instant) {
         self.entries.insert(
             table.key(),
             Cached {
                 rows,
                 modifications: table.modifications,
+                at: now,
             },
         );
     }
@@ -41,14 +50,18 @@ impl CountCache {
         self.entries.retain(|k, _| live.contains(k));
     }
 
-    fn still_valid(&self, t: &RawTable) -> Option<i64> {
+    /// The cached count if the counters stood still and it is younger than `max_age`.
+    fn still_valid(&self, t: &RawTable, now: Instant, max_age: Duration) -> Option<i64> {
         let c = self.entries.get(&t.key())?;
-        (t.modifications.is_some() && c.modifications == t.modifications).then_some(c.rows)
+        (t.modifications.is_some()
+            && c.modifications == t.modifications
+            && now.saturating_duration_since(c.at) < max_age)
+            .then_some(c.rows)
     }
 
     /// The figure to show: a still-valid exact count, else the estimate (marked).
-    pub fn resolve(&self, t: &RawTable) -> RowCount {
-        match self.still_valid(t) {
+    pub fn resolve(&self, t: &RawTable, now: Instant) -> RowCount {
+        match self.still_valid(t, now, 2 * MAX_AGE) {
             Some(rows) => RowCount { rows, exact: true },
             None => RowCount {
                 rows: t.estimate(),
@@ -64,6 +77,7 @@ impl CountCache {
         tables: &[RawTable],
         forced: &HashSet<TableKey>,
         max_rows: u64,
+        now: Instant,
     ) -> Vec<TableKey> {
         let mut asked: Vec<TableKey> = tables
             .iter()
@@ -74,9 +88,17 @@ impl CountCache {
             .iter()
             .filter(|t| !forced.contains(&t.key()))
             .filter(|t| (t.estimate() as u64) <= max_rows)
-            .filter(|t| self.still_valid(t).is_none())
+            .filter(|t| self.still_valid(t, now, MAX_AGE).is_none())
             .collect();
-        due.sort_by_key(|t| (t.estimate(), t.schema.clone(), t.name.clone()));
+        // Changed or never counted first (smallest first), then merely old counts, oldest
+        // first.
+        let age_rank = |t: &RawTable| match self.entries.get(&t.key()) {
+            Some(c) if c.modifications == t.modifications && t.modifications.is_some() => {
+                (1, Some(c.at))
+            }
+            _ => (0, None),
+        };
+        due.sort_by_key(|t| (age_rank(t), t.estimate(), t.schema.clone(), t.name.clone()));
         asked.extend(due.into_iter().map(RawTable::key));
         asked
     }
@@ -85,6 +107,10 @@ impl CountCache {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn now() -> Instant {
+        Instant::now()
+    }
 
     fn table(name: &str, n_live: i64, mods: Option<i64>) -> RawTable {
         RawTable {
@@ -111,11 +137,11 @@ mod tests {
             table("mid", 500, Some(1)),
             table("small", 3, Some(1)),
         ];
-        let plan = cache.plan(&tables, &HashSet::new(), 1_000_000);
+        let plan = cache.plan(&tables, &HashSet::new(), 1_000_000, now());
         let names: Vec<&str> = plan.iter().map(|k| k.1.as_str()).collect();
         assert_eq!(names, ["small", "mid"]);
         assert_eq!(
-            cache.resolve(&tables[0]),
+            cache.resolve(&tables[0], now()),
             RowCount {
                 rows: 5_000_000,
                 exact: false
@@ -127,9 +153,9 @@ mod tests {
     fn a_count_holds_until_inserts_or_deletes_move_the_counters() {
         let mut cache = CountCache::default();
         let t = table("t", 10, Some(7));
-        cache.record(&t, 12);
+        cache.record(&t, 12, now());
         assert_eq!(
-            cache.resolve(&t),
+            cache.resolve(&t, now()),
             RowCount {
                 rows: 12,
                 exact: true
@@ -137,27 +163,27 @@ mod tests {
         );
         assert!(
             cache
-                .plan(std::slice::from_ref(&t), &HashSet::new(), 100)
+                .plan(std::slice::from_ref(&t), &HashSet::new(), 100, now())
                 .is_empty()
         );
         let moved = table("t", 10, Some(8));
         assert_eq!(
-            cache.resolve(&moved),
+            cache.resolve(&moved, now()),
             RowCount {
                 rows: 10,
                 exact: false
             }
         );
-        assert_eq!(cache.plan(&[moved], &HashSet::new(), 100).len(), 1);
+        assert_eq!(cache.plan(&[moved], &HashSet::new(), 100, now()).len(), 1);
     }
 
     #[test]
     fn tables_without_statistics_are_always_recounted() {
         let mut cache = CountCache::default();
         let t = table("p", 0, None);
-        cache.record(&t, 4);
-        assert!(!cache.resolve(&t).exact);
-        assert_eq!(cache.plan(&[t], &HashSet::new(), 100).len(), 1);
+        cache.record(&t, 4, now());
+        assert!(!cache.resolve(&t, now()).exact);
+        assert_eq!(cache.plan(&[t], &HashSet::new(), 100, now()).len(), 1);
     }
 
     #[test]
@@ -165,7 +191,7 @@ mod tests {
         let cache = CountCache::default();
         let tables = [table("a", 1, Some(1)), table("huge", 9_000_000, Some(1))];
         let forced: HashSet<TableKey> = [("public".to_string(), "huge".to_string())].into();
-        let plan = cache.plan(&tables, &forced, 1_000_000);
+        let plan = cache.plan(&tables, &forced, 1_000_000, now());
         assert_eq!(plan[0].1, "huge");
         assert_eq!(plan.len(), 2);
     }
@@ -174,8 +200,51 @@ mod tests {
     fn dropped_tables_are_forgotten() {
         let mut cache = CountCache::default();
         let t = table("gone", 1, Some(1));
-        cache.record(&t, 1);
+        cache.record(&t, 1, now());
         cache.retain_only(&[]);
-        assert!(!cache.resolve(&t).exact);
+        assert!(!cache.resolve(&t, now()).exact);
+    }
+
+    #[test]
+    fn an_old_count_is_redone_even_when_the_counters_stood_still() {
+        // A writer that idles may report its counts late: the counters alone would keep
+        // a wrong count "exact" forever.
+        let mut cache = CountCache::default();
+        let t = table("quiet", 10, Some(3));
+        let t0 = Instant::now();
+        cache.record(&t, 10, t0);
+        assert!(
+            cache
+                .plan(std::slice::from_ref(&t), &HashSet::new(), 100, t0)
+                .is_empty()
+        );
+        let later = t0 + MAX_AGE;
+        assert_eq!(
+            cache
+                .plan(std::slice::from_ref(&t), &HashSet::new(), 100, later)
+                .len(),
+            1
+        );
+        assert!(
+            cache.resolve(&t, later).exact,
+            "still shown while its recount is due"
+        );
+        assert!(
+            !cache.resolve(&t, t0 + 2 * MAX_AGE).exact,
+            "too old to call exact"
+        );
+    }
+
+    #[test]
+    fn changed_tables_are_recounted_before_merely_old_ones() {
+        let mut cache = CountCache::default();
+        let t0 = Instant::now();
+        let old = table("old", 1, Some(1));
+        cache.record(&old, 1, t0);
+        cache.record(&table("changed", 1, Some(1)), 1, t0);
+        let changed = table("changed", 1, Some(2));
+        let plan = cache.plan(&[old, changed], &HashSet::new(), 100, t0 + MAX_AGE);
+        let names: Vec<&str> = plan.iter().map(|k| k.1.as_str()).collect();
+        assert_eq!(names, ["changed", "old"]);
     }
 }

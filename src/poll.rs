@@ -172,7 +172,8 @@ impl SidePoller {
             }
         };
         self.counts.retain_only(&raw);
-        let plan = self.counts.plan(&raw, forced, s.exact_count_max_rows);
+        let now = Instant::now();
+        let plan = self.counts.plan(&raw, forced, s.exact_count_max_rows, now);
         let budget_start = Instant::now();
         for key in plan {
             if !forced.contains(&key) && budget_start.elapsed() > COUNT_BUDGET {
@@ -182,7 +183,7 @@ impl SidePoller {
                 continue;
             };
             match catalog::count_rows(c, &t.schema, &t.name, has_soft_delete(t)).await {
-                Ok(n) => self.counts.record(t, n),
+                Ok(n) => self.counts.record(t, n, Instant::now()),
                 Err(e) if is_fatal(&e) => return Err(e),
                 // A table dropped mid-poll or unreadable keeps its estimate.
                 Err(_) => {}
@@ -202,7 +203,7 @@ impl SidePoller {
             unique_index: t.unique_index.clone(),
             partitioned: t.partitioned,
             columns: t.columns.clone(),
-            rows: Some(self.counts.resolve(t)),
+            rows: Some(self.counts.resolve(t, Instant::now())),
             soft_delete_column: has_soft_delete(t),
         }
     }

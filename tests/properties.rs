@@ -99,7 +99,7 @@ proptest! {
             .filter(|&&i| i < tables.len())
             .map(|&i| ("public".to_string(), format!("t{i}")))
             .collect();
-        let plan = CountCache::default().plan(&tables, &forced, max);
+        let plan = CountCache::default().plan(&tables, &forced, max, std::time::Instant::now());
         let known: HashSet<(String, String)> = tables.iter().map(RawTable::key).collect();
         prop_assert!(plan.iter().all(|k| known.contains(k)));
         prop_assert_eq!(plan.iter().collect::<HashSet<_>>().len(), plan.len(), "no table twice");
