@@ -134,6 +134,19 @@ fn counts(screen: &str, table: &str) -> Option<(i64, i64)> {
     Some((n(cells.get(1)?)?, n(cells.get(2)?)?))
 }
 
+/// Whether the header marks the destination up (✓) or down (✗).
+fn dest_state(screen: &str) -> Option<bool> {
+    let header = screen.lines().next()?;
+    let dst = header.split("dst ").nth(1)?.split(" ─ ").next()?;
+    if dst.contains('✓') {
+        Some(true)
+    } else if dst.contains('✗') {
+        Some(false)
+    } else {
+        None
+    }
+}
+
 /// Poll age of the source in the header (`src 127.0.0.1:NNNN PG16 ✓ 2.5s`), in seconds.
 fn source_age(screen: &str) -> Option<f64> {
     let header = screen.lines().next()?;
@@ -318,6 +331,45 @@ async fn f_shows_the_fix_n_changes_nothing_and_y_applies_it() {
     assert_eq!(n, 1);
     tmux.keys(&["q"]);
     drop(src);
+    drop(tmux);
+    tokio::task::spawn_blocking(move || drop(lab))
+        .await
+        .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_screen_shows_a_killed_destination_keeps_its_keys_and_recovers() {
+    let bin = common::all_bins().remove(0);
+    let mut lab = tokio::task::spawn_blocking(move || Lab::start(&bin, &bin))
+        .await
+        .unwrap()
+        .unwrap();
+    lab.bootstrap().await.unwrap();
+    lab.subscribe().await.unwrap();
+    let settings = lab.settings();
+
+    let tmux = Tmux::new(120, 40);
+    tmux.start_syncwatch(&settings, "--engine native");
+    tmux.wait_for("both sides up", |s| dest_state(s) == Some(true))
+        .await;
+
+    tokio::task::block_in_place(|| lab.dest.crash()).unwrap();
+    tmux.wait_for("the destination down", |s| {
+        dest_state(s) == Some(false) && s.contains("stale")
+    })
+    .await;
+    // The keys still answer while a side is down.
+    tmux.keys(&["?"]);
+    tmux.wait_for("the help", |s| s.contains("pause / resume polling"))
+        .await;
+    tmux.keys(&["Escape"]);
+
+    tokio::task::block_in_place(|| lab.dest.start_again()).unwrap();
+    let screen = tmux
+        .wait_for("the destination back", |s| dest_state(s) == Some(true))
+        .await;
+    assert!(screen.contains("destination reachable again"), "{screen}");
+    tmux.keys(&["q"]);
     drop(tmux);
     tokio::task::spawn_blocking(move || drop(lab))
         .await
