@@ -469,6 +469,26 @@ fn key_arrays(shape: &Shape, keys: &[Key]) -> Vec<Vec<String>> {
         .collect()
 }
 
+/// Runs `sql` with `keys` bound as one `text[]` per key column, in chunks small enough
+/// for one statement, handing every row it returns to `each`.
+async fn for_keyed_rows(
+    c: &Client,
+    shape: &Shape,
+    sql: &str,
+    keys: &[Key],
+    mut each: impl FnMut(tokio_postgres::Row),
+) -> Result<(), PgError> {
+    for chunk in keys.chunks(10_000) {
+        let arrays = key_arrays(shape, chunk);
+        let params: Vec<&(dyn ToSql + Sync)> =
+            arrays.iter().map(|a| a as &(dyn ToSql + Sync)).collect();
+        for r in rows(c, sql, &params).await? {
+            each(r);
+        }
+    }
+    Ok(())
+}
+
 async fn keyed_hashes(
     c: &Client,
     shape: &Shape,
@@ -476,16 +496,11 @@ async fn keyed_hashes(
     keys: &[Key],
 ) -> Result<Vec<(Key, i64)>, PgError> {
     let n = shape.key.len();
-    let sql = shape.keyed_hashes_sql(side);
     let mut out = Vec::new();
-    for chunk in keys.chunks(10_000) {
-        let arrays = key_arrays(shape, chunk);
-        let params: Vec<&(dyn ToSql + Sync)> =
-            arrays.iter().map(|a| a as &(dyn ToSql + Sync)).collect();
-        for r in rows(c, &sql, &params).await? {
-            out.push((read_key(&r, n), r.get(n)));
-        }
-    }
+    for_keyed_rows(c, shape, &shape.keyed_hashes_sql(side), keys, |r| {
+        out.push((read_key(&r, n), r.get(n)));
+    })
+    .await?;
     Ok(out)
 }
 
@@ -497,17 +512,13 @@ async fn keyed_columns(
     keys: &[Key],
 ) -> Result<HashMap<Key, Vec<Option<String>>>, PgError> {
     let n = shape.key.len();
-    let sql = shape.keyed_columns_sql(side);
+    let compared = shape.compared.len();
     let mut out = HashMap::new();
-    for chunk in keys.chunks(10_000) {
-        let arrays = key_arrays(shape, chunk);
-        let params: Vec<&(dyn ToSql + Sync)> =
-            arrays.iter().map(|a| a as &(dyn ToSql + Sync)).collect();
-        for r in rows(c, &sql, &params).await? {
-            let vals = (n..n + shape.compared.len()).map(|i| r.get(i)).collect();
-            out.insert(read_key(&r, n), vals);
-        }
-    }
+    for_keyed_rows(c, shape, &shape.keyed_columns_sql(side), keys, |r| {
+        let vals = (n..n + compared).map(|i| r.get(i)).collect();
+        out.insert(read_key(&r, n), vals);
+    })
+    .await?;
     Ok(out)
 }
 

@@ -308,18 +308,7 @@ impl Shape {
 
     /// The key as an ordering expression: `(a, b COLLATE "C")`, or `a` alone.
     fn key_expr(&self) -> String {
-        let parts: Vec<String> = self
-            .key
-            .iter()
-            .map(|k| {
-                let id = quote::ident(&k.name);
-                if k.collate_c {
-                    format!("{id} COLLATE \"C\"")
-                } else {
-                    id
-                }
-            })
-            .collect();
+        let parts: Vec<String> = self.key.iter().map(key_column).collect();
         if parts.len() == 1 {
             parts[0].clone()
         } else {
@@ -331,14 +320,7 @@ impl Shape {
     fn key_order(&self) -> String {
         self.key
             .iter()
-            .map(|k| {
-                let id = quote::ident(&k.name);
-                if k.collate_c {
-                    format!("{id} COLLATE \"C\"")
-                } else {
-                    id
-                }
-            })
+            .map(key_column)
             .collect::<Vec<_>>()
             .join(", ")
     }
@@ -818,6 +800,17 @@ pub fn build_shape(
         },
         notes,
     ))
+}
+
+/// A key column as the key expressions name it: byte order (`COLLATE "C"`) where the two
+/// sides' collations differ.
+fn key_column(k: &KeyCol) -> String {
+    let id = quote::ident(&k.name);
+    if k.collate_c {
+        format!("{id} COLLATE \"C\"")
+    } else {
+        id
+    }
 }
 
 #[cfg(test)]
