@@ -22,12 +22,7 @@ fn quick(settings: &Settings) -> Settings {
 }
 
 async fn lab() -> Lab {
-    let bin = common::all_bins().remove(0);
-    let lab = tokio::task::spawn_blocking(move || Lab::start(&bin, &bin))
-        .await
-        .unwrap()
-        .unwrap();
-    lab.bootstrap().await.unwrap();
+    let lab = common::guide_lab().await;
     lab.subscribe().await.unwrap();
     lab
 }

@@ -7,7 +7,7 @@ mod common;
 use std::process::Command;
 use std::time::Duration;
 
-use syncwatch::lab::{Lab, exec};
+use syncwatch::lab::exec;
 
 const SECRET: &str = "Zq7-s3cret-PW";
 
@@ -27,12 +27,7 @@ fn all_command_lines() -> String {
 
 #[tokio::test]
 async fn the_password_is_never_on_a_command_line_the_screen_or_in_output() {
-    let bin = common::all_bins().remove(0);
-    let lab = tokio::task::spawn_blocking(move || Lab::start(&bin, &bin))
-        .await
-        .unwrap()
-        .unwrap();
-    lab.bootstrap().await.unwrap();
+    let lab = common::guide_lab().await;
     for c in [&lab.source, &lab.dest] {
         exec(
             &c.admin("tasks_list"),

@@ -6,7 +6,6 @@ mod common;
 use std::process::Command;
 use std::time::Duration;
 
-use syncwatch::lab::Lab;
 use syncwatch::pg;
 
 static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
@@ -159,12 +158,7 @@ fn source_age(screen: &str) -> Option<f64> {
 
 #[tokio::test]
 async fn live_screen_follows_inserts_and_the_keys_work_then_the_terminal_is_restored() {
-    let bin = common::all_bins().remove(0);
-    let lab = tokio::task::spawn_blocking(move || Lab::start(&bin, &bin))
-        .await
-        .unwrap()
-        .unwrap();
-    lab.bootstrap().await.unwrap();
+    let lab = common::guide_lab().await;
     let settings = lab.settings();
     let src = pg::connect(&settings.source, Duration::from_secs(10))
         .await
@@ -263,12 +257,7 @@ async fn live_screen_follows_inserts_and_the_keys_work_then_the_terminal_is_rest
 
 #[tokio::test]
 async fn f_shows_the_fix_n_changes_nothing_and_y_applies_it() {
-    let bin = common::all_bins().remove(0);
-    let lab = tokio::task::spawn_blocking(move || Lab::start(&bin, &bin))
-        .await
-        .unwrap()
-        .unwrap();
-    lab.bootstrap().await.unwrap();
+    let lab = common::guide_lab().await;
     let settings = lab.settings();
     syncwatch::lab::exec(&settings.source, "DROP PUBLICATION airbyte_publication")
         .await
@@ -339,12 +328,7 @@ async fn f_shows_the_fix_n_changes_nothing_and_y_applies_it() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_screen_shows_a_killed_destination_keeps_its_keys_and_recovers() {
-    let bin = common::all_bins().remove(0);
-    let mut lab = tokio::task::spawn_blocking(move || Lab::start(&bin, &bin))
-        .await
-        .unwrap()
-        .unwrap();
-    lab.bootstrap().await.unwrap();
+    let mut lab = common::guide_lab().await;
     lab.subscribe().await.unwrap();
     let settings = lab.settings();
 

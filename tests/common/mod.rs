@@ -155,3 +155,15 @@ where
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
+
+/// A source and a destination on the first installation, set up from `sql/` as the
+/// guide says (no subscription yet).
+pub async fn guide_lab() -> syncwatch::lab::Lab {
+    let bin = all_bins().remove(0);
+    let lab = tokio::task::spawn_blocking(move || syncwatch::lab::Lab::start(&bin, &bin))
+        .await
+        .unwrap()
+        .unwrap();
+    lab.bootstrap().await.unwrap();
+    lab
+}
