@@ -728,3 +728,69 @@ async fn rows_in_flight_under_native_replication_are_not_drift() {
         .await
         .unwrap();
 }
+
+#[tokio::test]
+async fn huge_values_and_rows_of_nulls_are_told_apart_without_reading_the_values() {
+    let t = tenant(&any_bin(), "huge").await;
+    // Four rows of 48 MB of text (compressed on disk, whole in memory), 2 MB of bytea,
+    // and rows NULL in every column but the key.
+    t.both(
+        "CREATE TABLE doc (id int PRIMARY KEY, body text, data bytea, meta jsonb,
+                           n numeric, at timestamptz, flag bool);
+         ALTER TABLE doc ALTER body SET STORAGE EXTENDED;
+         INSERT INTO doc SELECT g, repeat(md5(g::text), 1500000),
+                                decode(repeat('ab', 1000000), 'hex'),
+                                jsonb_build_object('g', g), g, '2024-05-01 12:00+02', true
+           FROM generate_series(1, 4) g;
+         INSERT INTO doc (id) SELECT g FROM generate_series(100, 299) g;",
+    )
+    .await;
+    t.dst(
+        "UPDATE doc SET body = body || 'x' WHERE id = 1;
+         UPDATE doc SET data = data || '\\x00'::bytea WHERE id = 2;
+         UPDATE doc SET body = NULL WHERE id = 3;
+         UPDATE doc SET body = repeat(md5('0'), 1500000) WHERE id = 4;
+         UPDATE doc SET body = '' WHERE id = 101;
+         UPDATE doc SET flag = false WHERE id = 102;
+         DELETE FROM doc WHERE id = 103;
+         INSERT INTO doc (id) VALUES (999);",
+    )
+    .await;
+    let d = diff_of(&t, "doc", &opts()).await;
+    assert_eq!(keys(&d.missing), s(&["103"]));
+    assert_eq!(keys(&d.extra), s(&["999"]));
+    assert_eq!(
+        changed(&d),
+        vec![
+            ("1".to_string(), s(&["body"])),
+            ("2".to_string(), s(&["data"])),
+            ("3".to_string(), s(&["body"])),
+            ("4".to_string(), s(&["body"])),
+            // NULL against empty text, and NULL against false, are changes.
+            ("101".to_string(), s(&["body"])),
+            ("102".to_string(), s(&["flag"])),
+        ]
+    );
+
+    // The command finds the same while its memory stays far below one value's size: the
+    // changed columns are told apart by their hashes, computed by the servers.
+    let (code, out, peak_kib) = common::run_with_peak_rss(
+        std::process::Command::new(env!("CARGO_BIN_EXE_syncwatch"))
+            .args(["diff", "doc", "--json", "--source"])
+            .arg(common::conninfo_without_password(&t.settings.source))
+            .arg("--dest")
+            .arg(common::conninfo_without_password(&t.settings.dest))
+            .env(
+                "PGPASSWORD",
+                t.settings.source.password.as_ref().unwrap().expose(),
+            ),
+    );
+    assert_eq!(code, Some(1), "{out}");
+    let doc: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(doc["tables"][0]["changed_count"], 6, "{out}");
+    eprintln!("diff of 4 × 48 MB values: peak RSS {} MiB", peak_kib / 1024);
+    assert!(
+        peak_kib < 40 * 1024,
+        "peak RSS {peak_kib} KiB: values were read by the client"
+    );
+}

@@ -302,11 +302,12 @@ pub fn key_cmp(a: &Key, b: &Key, int_cols: &[bool]) -> Ordering {
     a.len().cmp(&b.len())
 }
 
-/// The names of the columns whose canonical values differ (`None` is NULL).
-pub fn changed_columns(
+/// The names of the columns whose canonical values (or their hashes) differ (`None` is
+/// NULL).
+pub fn changed_columns<T: PartialEq>(
     names: &[String],
-    src: &[Option<String>],
-    dst: &[Option<String>],
+    src: &[Option<T>],
+    dst: &[Option<T>],
 ) -> Vec<String> {
     names
         .iter()

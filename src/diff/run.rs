@@ -504,19 +504,19 @@ async fn keyed_hashes(
     Ok(out)
 }
 
-/// Canonical texts of the compared columns for `keys`.
-async fn keyed_columns(
+/// The compared columns' hashes for `keys` (NULL as `None`).
+async fn keyed_column_hashes(
     c: &Client,
     shape: &Shape,
     side: Side,
     keys: &[Key],
-) -> Result<HashMap<Key, Vec<Option<String>>>, PgError> {
+) -> Result<HashMap<Key, Vec<Option<i64>>>, PgError> {
     let n = shape.key.len();
     let compared = shape.compared.len();
     let mut out = HashMap::new();
-    for_keyed_rows(c, shape, &shape.keyed_columns_sql(side), keys, |r| {
-        let vals = (n..n + compared).map(|i| r.get(i)).collect();
-        out.insert(read_key(&r, n), vals);
+    for_keyed_rows(c, shape, &shape.keyed_column_hashes_sql(side), keys, |r| {
+        let hashes = (n..n + compared).map(|i| r.get(i)).collect();
+        out.insert(read_key(&r, n), hashes);
     })
     .await?;
     Ok(out)
@@ -533,8 +533,8 @@ async fn changed_columns(
         return Ok(Vec::new());
     }
     let (s, d) = both(
-        keyed_columns(src, shape, Side::Source, keys),
-        keyed_columns(dst, shape, Side::Dest, keys),
+        keyed_column_hashes(src, shape, Side::Source, keys),
+        keyed_column_hashes(dst, shape, Side::Dest, keys),
     )
     .await?;
     let names = shape.column_names();

@@ -365,23 +365,26 @@ impl Shape {
         )
     }
 
-    /// A 64-bit hash of the row's canonical values: each column hashed with its own
-    /// seed (so values cannot trade places unseen), NULL as the seed's negation, all
-    /// XORed. Several times cheaper than hashing the record's text, whose output function
-    /// prints, quotes and copies every value.
+    /// Each compared column's 64-bit hash, seeded by its position (so values cannot
+    /// trade places unseen); NULL stays NULL.
+    fn column_hashes(&self, side: Side) -> impl Iterator<Item = (i64, String)> + '_ {
+        self.compared.iter().enumerate().map(move |(i, c)| {
+            let seed = i as i64 + 1;
+            let arg = match side {
+                Side::Source => &c.canon.src_hash_arg,
+                Side::Dest => &c.canon.dst_hash_arg,
+            };
+            (seed, format!("{}({arg}, {seed})", c.canon.hash_fn))
+        })
+    }
+
+    /// A 64-bit hash of the row's canonical values: the column hashes, NULL as the
+    /// seed's negation, all XORed. Several times cheaper than hashing the record's text,
+    /// whose output function prints, quotes and copies every value.
     fn row_hash(&self, side: Side) -> String {
         let parts: Vec<String> = self
-            .compared
-            .iter()
-            .enumerate()
-            .map(|(i, c)| {
-                let seed = i as i64 + 1;
-                let arg = match side {
-                    Side::Source => &c.canon.src_hash_arg,
-                    Side::Dest => &c.canon.dst_hash_arg,
-                };
-                format!("coalesce({}({arg}, {seed}), -{seed})", c.canon.hash_fn)
-            })
+            .column_hashes(side)
+            .map(|(seed, h)| format!("coalesce({h}, -{seed})"))
             .collect();
         format!("({})", parts.join(" # "))
     }
@@ -655,19 +658,11 @@ impl Shape {
         )
     }
 
-    /// For the listed keys: the key as text, then each compared column's canonical text.
-    pub fn keyed_columns_sql(&self, side: Side) -> String {
-        let cols: Vec<String> = self
-            .compared
-            .iter()
-            .map(|c| {
-                let e = match side {
-                    Side::Source => &c.canon.src,
-                    Side::Dest => &c.canon.dst,
-                };
-                format!("({e})::text")
-            })
-            .collect();
+    /// For the listed keys: the key as text, then each compared column's hash (the ones
+    /// [`Shape::row_hash`] combines). Hashes, not values: a changed row's columns are
+    /// told apart without bringing its values, however large, to the client.
+    pub fn keyed_column_hashes_sql(&self, side: Side) -> String {
+        let cols: Vec<String> = self.column_hashes(side).map(|(_, h)| h).collect();
         format!(
             "SELECT {}, {} FROM {}",
             self.qualified_key_texts(),
@@ -908,7 +903,7 @@ mod tests {
         let sql = s.row_hashes_sql(Side::Source, &[Range::everything()]);
         assert!(sql.contains("FROM \"public\".\"Tâche Ω\""), "{sql}");
         assert!(sql.contains("\"a\"\"b\"::text"), "{sql}");
-        let sql = s.keyed_columns_sql(Side::Dest);
+        let sql = s.keyed_column_hashes_sql(Side::Dest);
         assert!(
             sql.contains("\"public\".\"Tâche Ω\".\"a\"\"b\"::text"),
             "{sql}"

@@ -167,3 +167,39 @@ pub async fn guide_lab() -> syncwatch::lab::Lab {
     lab.bootstrap().await.unwrap();
     lab
 }
+
+/// Runs the binary to the end; returns its exit code, stdout and peak resident memory in
+/// KiB (from wait4's rusage of that one child).
+pub fn run_with_peak_rss(cmd: &mut std::process::Command) -> (Option<i32>, String, i64) {
+    use std::io::Read;
+    let mut child = cmd
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut out = String::new();
+    child
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_string(&mut out)
+        .unwrap();
+    let mut status = 0;
+    // SAFETY: a zeroed rusage is a valid value for wait4 to fill in.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: waits for our own child, which std has not reaped.
+    let pid = unsafe { libc::wait4(child.id() as i32, &mut status, 0, &mut usage) };
+    assert_eq!(pid, child.id() as i32);
+    let code = libc::WIFEXITED(status).then(|| libc::WEXITSTATUS(status));
+    (code, out, usage.ru_maxrss)
+}
+
+/// The endpoint as a connection string for a child's command line: no password there
+/// (children get it through `PGPASSWORD` or the guide's default).
+pub fn conninfo_without_password(ep: &syncwatch::config::Endpoint) -> String {
+    ep.conninfo(false)
+        .split(' ')
+        .filter(|p| !p.starts_with("password="))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
