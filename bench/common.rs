@@ -29,15 +29,20 @@ pub async fn many_tables(tables: usize) -> color_eyre::Result<ManyTables> {
     let (source, dest) = (source?, dest?);
     for c in [&source, &dest] {
         lab::create_role_and_db(c, "airbyte", "airbyte", "tasks_list").await?;
-        let mut ddl = String::new();
-        for i in 0..tables {
-            ddl.push_str(&format!(
-                "CREATE TABLE t{i:04} (id int PRIMARY KEY, v text); INSERT INTO t{i:04} SELECT g, 'x' FROM generate_series(1, {}) g;",
-                i % 50
-            ));
+        // In batches: one transaction creating thousands of tables would run out of
+        // lock slots (max_locks_per_transaction).
+        let ep = c.tcp("airbyte", "airbyte", "tasks_list");
+        for batch in (0..tables).collect::<Vec<_>>().chunks(500) {
+            let mut ddl = String::new();
+            for i in batch {
+                ddl.push_str(&format!(
+                    "CREATE TABLE t{i:04} (id int PRIMARY KEY, v text); INSERT INTO t{i:04} SELECT g, 'x' FROM generate_series(1, {}) g;",
+                    i % 50
+                ));
+            }
+            lab::exec(&ep, &ddl).await?;
         }
-        ddl.push_str("ANALYZE;");
-        lab::exec(&c.tcp("airbyte", "airbyte", "tasks_list"), &ddl).await?;
+        lab::exec(&ep, "ANALYZE").await?;
     }
     // A slot cannot be created in a transaction that wrote: one statement per exec.
     for sql in [

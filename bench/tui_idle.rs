@@ -1,6 +1,6 @@
 //! The TUI left open: CPU and memory of the real binary in tmux, polling every second a
-//! source and destination with 1000 published tables. `cargo bench --bench tui_idle
-//! [-- SECONDS]` (default 30). Reads utime+stime and VmRSS from /proc.
+//! source and destination with many published tables. `cargo bench --bench tui_idle
+//! [-- SECONDS [TABLES]]` (defaults 30 and 1000). Reads utime+stime and VmRSS from /proc.
 
 #[path = "common.rs"]
 mod common;
@@ -43,11 +43,13 @@ fn rss_mb(pid: u32) -> f64 {
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() -> color_eyre::Result<()> {
-    let seconds: u64 = std::env::args()
+    let args: Vec<u64> = std::env::args()
         .skip(1)
-        .find_map(|a| a.parse().ok())
-        .unwrap_or(30);
-    let lab = common::many_tables(1000).await?;
+        .filter_map(|a| a.parse().ok())
+        .collect();
+    let seconds = args.first().copied().unwrap_or(30);
+    let tables = args.get(1).copied().unwrap_or(1000) as usize;
+    let lab = common::many_tables(tables).await?;
     let socket = format!("syncwatch-idle-{}", std::process::id());
     let cmd = format!(
         "{} --source '{}' --dest '{}'",
@@ -94,7 +96,7 @@ async fn main() -> color_eyre::Result<()> {
     let screen = tmux(&socket, &["capture-pane", "-p", "-t", "idle"]);
     tmux(&socket, &["kill-server"]);
     println!(
-        "PostgreSQL {} · 1000 published tables · poll every 1 s · {wall:.0} s measured\n",
+        "PostgreSQL {} · {tables} published tables · poll every 1 s · {wall:.0} s measured\n",
         lab.version
     );
     println!(

@@ -238,3 +238,159 @@ async fn check_on_a_killed_server_exits_2_quickly_with_the_reason() {
         .await
         .unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_diff_whose_destination_goes_away_mid_way_fails_naming_the_side() {
+    use std::sync::{Arc, Mutex, mpsc};
+    use syncwatch::diff::{self, DiffError, DiffOptions, Phase, Progress, Side};
+
+    let mut lab = lab().await;
+    let settings = quick(&lab.settings());
+    // A table of its own on both sides, outside the publication, with differences spread
+    // over it so that the diff descends through several levels.
+    let create = "CREATE TABLE big (id int PRIMARY KEY, v text);
+                  INSERT INTO big SELECT g, md5(g::text) FROM generate_series(1, 100000) g;";
+    exec(&lab.source.admin("tasks_list"), create).await.unwrap();
+    exec(&lab.dest.admin("tasks_list"), create).await.unwrap();
+    exec(
+        &lab.dest.admin("tasks_list"),
+        "UPDATE big SET v = 'x' WHERE id % 9973 = 0; GRANT SELECT ON big TO airbyte",
+    )
+    .await
+    .unwrap();
+    exec(
+        &lab.source.admin("tasks_list"),
+        "GRANT SELECT ON big TO airbyte",
+    )
+    .await
+    .unwrap();
+
+    // The progress callback holds the diff at its first comparison of segments until the
+    // destination is gone, so the fault lands mid-way every time.
+    let (reached, at_segments) = mpsc::channel::<()>();
+    let (go_on, gone) = mpsc::channel::<()>();
+    let gate = Arc::new(Mutex::new(Some((reached, gone))));
+    let progress: diff::ProgressFn = Arc::new(move |p: &Progress| {
+        if matches!(p.phase, Phase::Segments { .. })
+            && let Some((reached, gone)) = gate.lock().unwrap().take()
+        {
+            reached.send(()).unwrap();
+            let _ = gone.recv();
+        }
+    });
+    let opts = DiffOptions {
+        segment_rows: 1000,
+        wait_without_slot: Duration::ZERO,
+        ..DiffOptions::default()
+    };
+    let run = tokio::spawn({
+        let settings = settings.clone();
+        async move { diff::diff_table(&settings, "public", "big", &opts, Some(progress)).await }
+    });
+    tokio::task::block_in_place(|| {
+        at_segments
+            .recv_timeout(Duration::from_secs(60))
+            .expect("the diff reached its segments");
+        lab.dest.crash().unwrap();
+    });
+    go_on.send(()).unwrap();
+    let result = tokio::time::timeout(Duration::from_secs(60), run)
+        .await
+        .expect("the diff ends once its server is gone")
+        .unwrap();
+    let err = result.expect_err("a diff whose destination died cannot succeed");
+    let text = err.to_string();
+    assert!(
+        matches!(
+            err,
+            DiffError::Query {
+                side: Side::Dest,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert!(
+        text.starts_with("on the destination: lost the connection"),
+        "{text}"
+    );
+    assert!(text.contains("is PostgreSQL still running?"), "{text}");
+    assert!(!text.contains('\n'), "one line: {text}");
+    assert!(!text.contains("password"), "{text}");
+    eprintln!("diff with its destination gone: {text}");
+    tokio::task::spawn_blocking(move || drop(lab))
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn ten_thousand_published_tables_are_checked_in_bounded_memory() {
+    const TABLES: usize = 10_000;
+    let lab = common::guide_lab().await;
+    for admin in [lab.source.admin("tasks_list"), lab.dest.admin("tasks_list")] {
+        // Granted ahead and created in batches: one transaction touching them all would
+        // run out of lock slots.
+        exec(
+            &admin,
+            "ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT SELECT ON TABLES TO airbyte",
+        )
+        .await
+        .unwrap();
+        for first in (0..TABLES).step_by(1000) {
+            let ddl: String = (first..first + 1000)
+                .map(|i| format!("CREATE TABLE t{i:05} (id int PRIMARY KEY); INSERT INTO t{i:05} VALUES ({i});"))
+                .collect();
+            exec(&admin, &ddl).await.unwrap();
+        }
+        exec(&admin, "ANALYZE").await.unwrap();
+    }
+    exec(
+        &lab.source.admin("tasks_list"),
+        "CREATE PUBLICATION many FOR ALL TABLES",
+    )
+    .await
+    .unwrap();
+
+    let settings = lab.settings();
+    let (code, out, peak_kib) = common::run_with_peak_rss(
+        std::process::Command::new(env!("CARGO_BIN_EXE_syncwatch"))
+            .args([
+                "check",
+                "--json",
+                "--engine",
+                "native",
+                "--publication",
+                "many",
+            ])
+            .arg("--source")
+            .arg(common::conninfo_without_password(&settings.source))
+            .arg("--dest")
+            .arg(common::conninfo_without_password(&settings.dest)),
+    );
+    let doc: serde_json::Value = serde_json::from_str(&out)
+        .unwrap_or_else(|e| panic!("check --json printed no JSON ({e}), exit {code:?}:\n{out}"));
+    let tables = doc["tables"].as_array().unwrap();
+    // The guide's two tables and the ten thousand, every one with both counts.
+    assert_eq!(tables.len(), TABLES + 2, "{}", doc["checks"]);
+    let counted = tables
+        .iter()
+        .filter(|t| t["source_rows"].is_i64() && t["dest_rows"].is_i64())
+        .count();
+    assert_eq!(counted, TABLES + 2);
+    assert!(
+        matches!(code, Some(0..=2)),
+        "exit code {code:?} is a Nagios status"
+    );
+    eprintln!(
+        "check --json on {} tables: peak RSS {} MiB",
+        TABLES + 2,
+        peak_kib / 1024
+    );
+    assert!(
+        peak_kib < 128 * 1024,
+        "peak RSS {peak_kib} KiB for {TABLES} tables"
+    );
+    tokio::task::spawn_blocking(move || drop(lab))
+        .await
+        .unwrap();
+}

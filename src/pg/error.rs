@@ -63,7 +63,7 @@ impl PgError {
 
     /// Explains an error met while connecting to `ep`.
     pub fn from_connect(e: &tokio_postgres::Error, ep: &Endpoint) -> Self {
-        let mut err = Self::from_query(e);
+        let mut err = Self::classify(e);
         let addr = ep.address();
         if let Some(db) = e.as_db_error() {
             let msg = db.message();
@@ -98,6 +98,18 @@ impl PgError {
 
     /// Explains an error from a statement on an open session.
     pub fn from_query(e: &tokio_postgres::Error) -> Self {
+        let mut err = Self::classify(e);
+        if err.kind == Kind::Unreachable && err.sqlstate.is_none() {
+            err.message = format!(
+                "lost the connection ({}): the server stopped, restarted or ended this session — is PostgreSQL still running? Try again once it is",
+                err.message
+            );
+        }
+        err
+    }
+
+    /// The kind of error and the server's or the socket's own words.
+    fn classify(e: &tokio_postgres::Error) -> Self {
         if let Some(db) = e.as_db_error() {
             let code = db.code().code().to_string();
             let kind = match code.as_str() {
