@@ -133,16 +133,17 @@ pub fn uniform_int(ranges: &[Range]) -> Option<(i64, i64)> {
         return None;
     };
     let width = hi.checked_sub(*first)?.checked_add(1)?;
-    let mut next = *first;
+    // `None` once a range ends at `i64::MAX`: nothing can follow it contiguously.
+    let mut next = Some(*first);
     for (i, r) in ranges.iter().enumerate() {
         let Range::Int { lo, hi } = r else {
             return None;
         };
         let w = hi.checked_sub(*lo)?.checked_add(1)?;
-        if *lo != next || (w != width && i + 1 != ranges.len()) || w > width {
+        if Some(*lo) != next || (w != width && i + 1 != ranges.len()) || w > width {
             return None;
         }
-        next = hi.checked_add(1).unwrap_or(i64::MAX);
+        next = hi.checked_add(1);
     }
     let Range::Int { hi: last, .. } = ranges[ranges.len() - 1] else {
         return None;
@@ -151,9 +152,10 @@ pub fn uniform_int(ranges: &[Range]) -> Option<(i64, i64)> {
     Some((*first, width))
 }
 
-/// Cuts `[lo, hi)` at `points` (sorted, strictly inside the range, as the server orders
-/// keys). Points out of order or equal to a neighbour are skipped, so the parts never
-/// overlap even if the server sent something odd.
+/// Cuts `[lo, hi)` at `points`, which the caller gives sorted and strictly inside the
+/// range in the server's order of the key (this function cannot compare keys). A point
+/// equal to the previous cut (or to `lo`) or to `hi` is skipped, so repeated points never
+/// make an empty part; the parts always chain from `lo` to `hi`.
 pub fn split_at(lo: Option<Key>, hi: Option<Key>, points: Vec<Key>) -> Vec<Range> {
     let mut out = Vec::with_capacity(points.len() + 1);
     let mut start = lo;
@@ -421,6 +423,27 @@ mod tests {
     }
 
     #[test]
+    fn uniform_int_rejects_ranges_overlapping_at_the_top_of_int8() {
+        // Regression: the start expected after a range ending at i64::MAX saturated to
+        // i64::MAX, so a range starting there again was taken as contiguous and its rows
+        // bucketed into the previous one.
+        let max = i64::MAX;
+        let top = Range::Int { lo: max, hi: max };
+        assert_eq!(uniform_int(&[top.clone(), top.clone()]), None);
+        assert_eq!(
+            uniform_int(&[
+                Range::Int {
+                    lo: max - 1,
+                    hi: max
+                },
+                top
+            ]),
+            None
+        );
+        assert_eq!(uniform_int(&split_int(max - 2, max, 2)), Some((max - 2, 2)));
+    }
+
+    #[test]
     fn key_splits_chain_from_bound_to_bound() {
         let parts = split_at(None, None, vec![k("b"), k("d")]);
         assert_eq!(
@@ -593,7 +616,7 @@ mod tests {
             .iter()
             .map(|s| s.to_string())
             .collect();
-        let s = vec![Some("1".into()), Some("é".into()), None];
+        let s: Vec<Option<String>> = vec![Some("1".into()), Some("é".into()), None];
         let d = vec![Some("1".into()), Some("e".into()), Some("t".into())];
         assert_eq!(changed_columns(&names, &s, &d), vec!["title", "done"]);
         assert!(changed_columns(&names, &s, &s).is_empty());
