@@ -842,7 +842,7 @@ fn split_points<K: SimKey>(t: &Table<K>, r: &Range, every: u64) -> Vec<Key> {
     t.keys()
         .filter(|k| k.in_range(r))
         .zip(1u64..)
-        .filter(|(_, rn)| *rn > 1 && rn % every.max(1) == 1)
+        .filter(|(_, rn)| *rn > 1 && (rn - 1) % every.max(1) == 0)
         .map(|(k, _)| k.key())
         .collect()
 }

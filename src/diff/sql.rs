@@ -585,7 +585,7 @@ impl Shape {
             .iter()
             .map(|(i, r, every)| {
                 format!(
-                    "SELECT {i} AS seg, rn, {outs} FROM (SELECT {cols}, row_number() OVER (ORDER BY {order}) AS rn FROM {table}{w}) s WHERE rn > 1 AND rn % {every} = 1",
+                    "SELECT {i} AS seg, rn, {outs} FROM (SELECT {cols}, row_number() OVER (ORDER BY {order}) AS rn FROM {table}{w}) s WHERE rn > 1 AND (rn - 1) % {every} = 0",
                     outs = outs.join(", "),
                     cols = cols.join(", "),
                     order = self.key_order(),

@@ -170,6 +170,10 @@ pub async fn guide_lab() -> syncwatch::lab::Lab {
 
 /// Runs the binary to the end; returns its exit code, stdout and peak resident memory in
 /// KiB (from wait4's rusage of that one child).
+#[allow(
+    clippy::zombie_processes,
+    reason = "reaped by wait4, which std cannot do"
+)]
 pub fn run_with_peak_rss(cmd: &mut std::process::Command) -> (Option<i32>, String, i64) {
     use std::io::Read;
     let mut child = cmd
