@@ -2,7 +2,7 @@
 //! time, and always returns a [`SideSnapshot`] — a side that is down, stalled or refusing
 //! is a state in the snapshot, never an error.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant};
 
 use crate::config::{Endpoint, Engine, Settings};
@@ -175,11 +175,17 @@ impl SidePoller {
         let now = Instant::now();
         let plan = self.counts.plan(&raw, forced, s.exact_count_max_rows, now);
         let budget_start = Instant::now();
+        // Keyed by reference: a linear search per count cloned both names of every table,
+        // which dominated the client's CPU with 10 000 tables.
+        let by_key: HashMap<(&str, &str), &RawTable> = raw
+            .iter()
+            .map(|t| ((t.schema.as_str(), t.name.as_str()), t))
+            .collect();
         for key in plan {
             if !forced.contains(&key) && budget_start.elapsed() > COUNT_BUDGET {
                 break;
             }
-            let Some(t) = raw.iter().find(|t| t.key() == key) else {
+            let Some(&t) = by_key.get(&(key.0.as_str(), key.1.as_str())) else {
                 continue;
             };
             match catalog::count_rows(c, &t.schema, &t.name, has_soft_delete(t)).await {
