@@ -168,7 +168,10 @@ pub struct Outcome {
 
 /// Explains a refused statement in terms of the privilege it needs.
 pub fn explain(e: &PgError, sql: &str, needs: Option<Needs>, role: &str) -> String {
-    let short: String = sql.chars().take(80).collect();
+    let mut short: String = sql.chars().take(80).collect();
+    if short.len() < sql.len() {
+        short.push('…');
+    }
     if e.kind == Kind::PermissionDenied
         || e.message.contains("must be superuser")
         || e.message.contains("must be owner")
@@ -176,6 +179,8 @@ pub fn explain(e: &PgError, sql: &str, needs: Option<Needs>, role: &str) -> Stri
     {
         let who = if let Some(owner) = e.message.strip_prefix("must be owner of ") {
             format!("the owner of {owner} (or a superuser)")
+        } else if let Some(privilege) = privilege_refused(&e.message, sql, role) {
+            privilege
         } else {
             needs
                 .map(Needs::describe)
@@ -193,6 +198,40 @@ pub fn explain(e: &PgError, sql: &str, needs: Option<Needs>, role: &str) -> Stri
         );
     }
     format!("`{short}` failed: {e}")
+}
+
+/// The privilege a `permission denied for <kind> <name>` refusal of `sql` is about, with
+/// the `GRANT` that gives it: e.g. CREATE PUBLICATION needs CREATE on the database (and,
+/// for its tables, to own them), CREATE TABLE needs CREATE on the schema.
+fn privilege_refused(message: &str, sql: &str, role: &str) -> Option<String> {
+    let rest = message.strip_prefix("permission denied for ")?;
+    let rest = rest.split(" (hint: ").next().unwrap_or(rest);
+    let (kind, name) = rest.split_once(' ')?;
+    let verb = sql.split_whitespace().next()?.to_ascii_uppercase();
+    let privilege = match (kind, verb.as_str()) {
+        // A fix's session is connected already: what a database refuses is CREATE.
+        ("database", _) => "CREATE",
+        ("schema", "CREATE") => "CREATE",
+        ("schema", _) => "USAGE",
+        ("table", "INSERT" | "COPY") => "INSERT",
+        ("table", "UPDATE") => "UPDATE",
+        ("table", "DELETE") => "DELETE",
+        ("table", "SELECT") => "SELECT",
+        ("table", "TRUNCATE") => "TRUNCATE",
+        ("sequence", _) => "USAGE",
+        _ => return None,
+    };
+    let mut who = format!(
+        "the {privilege} privilege on {kind} {name} (GRANT {privilege} ON {} {} TO {})",
+        kind.to_ascii_uppercase(),
+        pg::quote::ident(name),
+        pg::quote::ident(role)
+    );
+    if verb == "CREATE" && sql.contains(" PUBLICATION ") && sql.contains(" FOR TABLE ") {
+        who.push_str(" and to own the tables it publishes");
+    }
+    who.push_str(", or a superuser");
+    Some(who)
 }
 
 /// Runs a step's statements one by one (ALTER SYSTEM and slot creation cannot run inside
@@ -343,6 +382,48 @@ mod tests {
             text.contains("role airbyte: it needs a superuser"),
             "{text}"
         );
+    }
+
+    #[test]
+    fn a_refused_privilege_is_named_with_its_grant() {
+        let denied = |message: &str| PgError {
+            kind: Kind::PermissionDenied,
+            sqlstate: Some("42501".into()),
+            message: message.into(),
+        };
+        let create_publication = "CREATE PUBLICATION \"airbyte_publication\" FOR TABLE \"public\".\"tache\", \"public\".\"utilisateur\"";
+        let text = explain(
+            &denied("permission denied for database tasks_list"),
+            create_publication,
+            None,
+            "mon",
+        );
+        assert!(
+            text.contains(
+                "was refused for role mon: it needs the CREATE privilege on database tasks_list (GRANT CREATE ON DATABASE \"tasks_list\" TO \"mon\") and to own the tables it publishes, or a superuser [42501]"
+            ),
+            "{text}"
+        );
+        // The statement is cut visibly, not in the middle of a name as if it ended there.
+        assert!(text.contains("\"public\".\"u…`"), "{text}");
+        let text = explain(
+            &denied("permission denied for schema public"),
+            "CREATE TABLE \"public\".\"tache\" (id bigint)",
+            None,
+            "mon",
+        );
+        assert!(
+            text.contains("it needs the CREATE privilege on schema public (GRANT CREATE ON SCHEMA \"public\" TO \"mon\"), or a superuser"),
+            "{text}"
+        );
+        // What it cannot tell stays as before.
+        let text = explain(
+            &denied("permission denied for function f"),
+            "SELECT f()",
+            None,
+            "mon",
+        );
+        assert!(text.contains("it needs the owner of the objects"), "{text}");
     }
 
     #[test]

@@ -16,6 +16,12 @@ struct Tmux {
 
 impl Tmux {
     fn new(width: u16, height: u16) -> Tmux {
+        Tmux::with_home(width, height, "/tmp")
+    }
+
+    /// A pane whose shell has `home` as HOME (where a `.pgpass` is looked up).
+    fn with_home(width: u16, height: u16, home: &str) -> Tmux {
+        let home = format!("HOME={home}");
         let t = Tmux {
             // One tmux server per test: tests of this file run in parallel.
             socket: format!(
@@ -37,7 +43,7 @@ impl Tmux {
             "-i",
             "PATH=/usr/bin:/bin",
             "TERM=xterm-256color",
-            "HOME=/tmp",
+            &home,
             "bash",
             "--norc",
             "--noprofile",
@@ -355,6 +361,429 @@ async fn the_screen_shows_a_killed_destination_keeps_its_keys_and_recovers() {
     assert!(screen.contains("destination reachable again"), "{screen}");
     tmux.keys(&["q"]);
     drop(tmux);
+    tokio::task::spawn_blocking(move || drop(lab))
+        .await
+        .unwrap();
+}
+
+/// The line of `table` in the tables pane.
+fn table_row<'a>(screen: &'a str, table: &str) -> Option<&'a str> {
+    screen.lines().find(|l| {
+        l.trim_start_matches('│')
+            .trim_start()
+            .starts_with(&format!("{table} "))
+    })
+}
+
+/// The log pane's lines, each long line joined back from the rows it wraps to (its
+/// continuation rows are indented under its text).
+fn log_text(screen: &str) -> String {
+    let mut out: Vec<String> = Vec::new();
+    for row in screen
+        .lines()
+        .skip_while(|l| !l.starts_with("┌ Log"))
+        .skip(1)
+        .take_while(|l| !l.starts_with('└'))
+    {
+        let inner = row.trim_start_matches('│').trim_end_matches('│');
+        match out.last_mut() {
+            Some(last) if inner.starts_with("         ") && !inner.trim().is_empty() => {
+                last.push(' ');
+                last.push_str(inner.trim());
+            }
+            _ => out.push(inner.trim_end().to_string()),
+        }
+    }
+    out.join("\n")
+}
+
+/// The header's part about one side (`src` or `dst`): address, version, ✓/✗ and age.
+fn side_header<'a>(screen: &'a str, tag: &str) -> Option<&'a str> {
+    let header = screen.lines().next()?;
+    header.split(&format!("{tag} ")).nth(1)?.split(" ─ ").next()
+}
+
+/// A private directory for one test (a config file, a HOME), removed at the end.
+struct TempDir(std::path::PathBuf);
+
+impl TempDir {
+    fn new(tag: &str) -> TempDir {
+        use std::os::unix::fs::PermissionsExt;
+        let path = std::env::temp_dir().join(format!(
+            "syncwatch-e2e-{tag}-{}-{}",
+            std::process::id(),
+            NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+        ));
+        std::fs::create_dir_all(&path).unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o700)).unwrap();
+        TempDir(path)
+    }
+
+    fn path(&self) -> &std::path::Path {
+        &self.0
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// A server frozen with SIGSTOP for as long as this lives: dropping it (also when an
+/// assertion fails) sends SIGCONT, so the lab can still stop the server afterwards.
+struct Frozen<'a>(&'a syncwatch::cluster::Cluster);
+
+impl<'a> Frozen<'a> {
+    fn new(cluster: &'a syncwatch::cluster::Cluster) -> Frozen<'a> {
+        cluster.pause();
+        Frozen(cluster)
+    }
+}
+
+impl Drop for Frozen<'_> {
+    fn drop(&mut self) {
+        self.0.resume();
+    }
+}
+
+/// `q` ends the program and leaves the terminal as it was: main screen, cursor visible,
+/// the shell in the foreground, no panic message.
+async fn quit_and_expect_the_terminal_restored(tmux: &Tmux) {
+    tmux.keys(&["q"]);
+    let mut state = String::new();
+    common::eventually(Duration::from_secs(10), || {
+        state = tmux.run(&[
+            "display-message",
+            "-p",
+            "-t",
+            "e2e",
+            "#{alternate_on} #{cursor_flag} #{pane_current_command}",
+        ]);
+        let done = state.trim() == "0 1 bash";
+        async move { done }
+    })
+    .await;
+    assert_eq!(
+        state.trim(),
+        "0 1 bash",
+        "alternate screen off, cursor on, back in the shell"
+    );
+    let screen = tmux.screen();
+    assert!(
+        !screen.contains("Tables (") && !screen.contains("panicked"),
+        "the TUI is gone from the screen, without a panic:\n{screen}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stopped_destination_times_out_the_keys_keep_working_and_it_recovers_after_sigcont() {
+    let lab = common::guide_lab().await;
+    let settings = lab.settings();
+    let src = pg::connect(&settings.source, Duration::from_secs(10))
+        .await
+        .unwrap();
+    syncwatch::seed::sample(&src.client, 20, 50).await.unwrap();
+    drop(src);
+    lab.subscribe().await.unwrap();
+
+    // Short bounds, so a frozen server reads as a timeout within seconds: the statement
+    // timeout from a config file, the connect timeout from its connection strings (the
+    // --source/--dest flags only override the keys they name).
+    let dir = TempDir::new("stall");
+    let config = dir.path().join("syncwatch.toml");
+    std::fs::write(
+        &config,
+        "statement_timeout_ms = 3000\nsource = \"connect_timeout=3\"\ndestination = \"connect_timeout=3\"\n",
+    )
+    .unwrap();
+    let tmux = Tmux::new(160, 40);
+    tmux.start_syncwatch(
+        &settings,
+        &format!("--engine native --config '{}'", config.display()),
+    );
+    tmux.wait_for("both sides up and counted", |s| {
+        dest_state(s) == Some(true) && counts(s, "utilisateur") == Some((20, 20))
+    })
+    .await;
+
+    let frozen = Frozen::new(&lab.dest);
+    // The poll under way gets no answer: the header says so while it waits, then the
+    // poll's bound passes and the side reads as a timeout, its rows as stale.
+    tmux.wait_for("the destination stalled", |s| {
+        side_header(s, "dst").is_some_and(|h| h.contains(" stalled "))
+    })
+    .await;
+    let screen = tmux
+        .wait_for("the destination timed out, rows stale", |s| {
+            side_header(s, "dst").is_some_and(|h| h.contains("✗ timeout")) && s.contains("stale")
+        })
+        .await;
+    assert!(
+        side_header(&screen, "src").is_some_and(|h| h.contains('✓')),
+        "the source is still up:\n{screen}"
+    );
+    assert!(
+        screen.contains("destination: ") && screen.contains("got no answer within"),
+        "the log says why:\n{screen}"
+    );
+
+    // The keys still answer while the destination is frozen.
+    tmux.keys(&["?"]);
+    tmux.wait_for("the help", |s| s.contains("pause / resume polling"))
+        .await;
+    tmux.keys(&["Escape"]);
+    tmux.wait_for("the help closed", |s| !s.contains("pause / resume polling"))
+        .await;
+    tmux.keys(&["/"]);
+    tmux.literal("tach");
+    tmux.keys(&["Enter"]);
+    let screen = tmux
+        .wait_for("only tache", |s| {
+            s.contains("Tables (1)") && table_row(s, "tache").is_some()
+        })
+        .await;
+    assert!(table_row(&screen, "utilisateur").is_none(), "{screen}");
+    tmux.keys(&["p"]);
+    tmux.wait_for("PAUSED", |s| s.contains("PAUSED")).await;
+    tmux.keys(&["p"]);
+    let screen = tmux
+        .wait_for("polling resumed", |s| {
+            !s.contains("PAUSED") && s.contains("polling resumed")
+        })
+        .await;
+    assert_eq!(
+        dest_state(&screen),
+        Some(false),
+        "still frozen while the keys were tried:\n{screen}"
+    );
+
+    // SIGCONT: the destination answers again and the rows are current again.
+    drop(frozen);
+    let screen = tmux
+        .wait_for("the destination back, rows current", |s| {
+            dest_state(s) == Some(true) && !s.contains("stale") && counts(s, "tache").is_some()
+        })
+        .await;
+    assert!(screen.contains("destination reachable again"), "{screen}");
+    assert_eq!(counts(&screen, "tache"), Some((50, 50)), "{screen}");
+
+    quit_and_expect_the_terminal_restored(&tmux).await;
+    drop(tmux);
+    drop(dir);
+    tokio::task::spawn_blocking(move || drop(lab))
+        .await
+        .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pg_monitor_only_role_runs_the_whole_tui_and_each_write_names_the_missing_privilege() {
+    let lab = common::guide_lab().await;
+    let settings = lab.settings();
+    let src = pg::connect(&settings.source, Duration::from_secs(10))
+        .await
+        .unwrap();
+    syncwatch::seed::sample(&src.client, 20, 50).await.unwrap();
+    drop(src);
+    lab.subscribe().await.unwrap();
+    let db = settings.source.dbname.clone();
+    // pg_monitor, plus what reading the tables takes (exact counts, the diff): nothing
+    // that writes.
+    for c in [&lab.source, &lab.dest] {
+        syncwatch::lab::exec(
+            &c.admin(&db),
+            &format!(
+                "CREATE ROLE mon LOGIN PASSWORD 'mon' IN ROLE pg_monitor;
+                 GRANT CONNECT ON DATABASE {db} TO mon;
+                 GRANT USAGE ON SCHEMA public TO mon;
+                 GRANT SELECT ON ALL TABLES IN SCHEMA public TO mon"
+            ),
+        )
+        .await
+        .unwrap();
+    }
+    let mon = syncwatch::config::Settings {
+        source: lab.source.tcp("mon", "mon", &db),
+        dest: lab.dest.tcp("mon", "mon", &db),
+        ..settings.clone()
+    };
+    // The password comes from a .pgpass (0600) in the pane's HOME, not the command line.
+    let home = TempDir::new("monitor");
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let pgpass = home.path().join(".pgpass");
+        std::fs::write(
+            &pgpass,
+            format!(
+                "127.0.0.1:{}:{db}:mon:mon\n127.0.0.1:{}:{db}:mon:mon\n",
+                lab.source.port(),
+                lab.dest.port()
+            ),
+        )
+        .unwrap();
+        std::fs::set_permissions(&pgpass, std::fs::Permissions::from_mode(0o600)).unwrap();
+    }
+    let tmux = Tmux::with_home(120, 40, home.path().to_str().unwrap());
+    tmux.start_syncwatch(&mon, "--engine native");
+
+    // Every pane, as mon: both sides up, exact counts, the slot, the checks, the log.
+    let screen = tmux
+        .wait_for("every pane as mon, every check read", |s| {
+            side_header(s, "src").is_some_and(|h| h.contains('✓'))
+                && dest_state(s) == Some(true)
+                && counts(s, "utilisateur") == Some((20, 20))
+                && counts(s, "tache") == Some((50, 50))
+                && s.contains("Slot airbyte_slot · pgoutput · active")
+                && s.contains("✗ src REPLICATION")
+                && s.contains(" ?0 ")
+        })
+        .await;
+    assert!(screen.contains("Checks ✓"), "{screen}");
+    assert!(
+        screen.contains("watching mon@127.0.0.1"),
+        "the log names the role:\n{screen}"
+    );
+
+    // d: the diff only reads, and SELECT is all it needs.
+    tmux.keys(&["d"]);
+    let screen = tmux
+        .wait_for("the diff's result", |s| s.contains("diff public.tache"))
+        .await;
+    assert!(screen.contains("public.tache: equal (50 rows"), "{screen}");
+    tmux.keys(&["Escape"]);
+    tmux.wait_for("the diff closed", |s| !s.contains("Esc closes"))
+        .await;
+
+    // f on a fix that needs a superuser: shown with the privilege named, no question.
+    tmux.keys(&["Tab"]);
+    for _ in 0..4 {
+        tmux.keys(&["j"]);
+    }
+    tmux.keys(&["Enter"]);
+    tmux.wait_for("the role check's details", |s| {
+        s.contains(" source.replication_role ") && s.contains("Esc closes")
+    })
+    .await;
+    tmux.keys(&["Escape"]);
+    tmux.wait_for("the details closed", |s| !s.contains("Esc closes"))
+        .await;
+    tmux.keys(&["f"]);
+    let screen = tmux
+        .wait_for("the fix refused up front", |s| {
+            s.contains("Fix needs another role")
+        })
+        .await;
+    assert!(
+        screen.contains("role mon cannot run this: it needs a superuser"),
+        "{screen}"
+    );
+    assert!(
+        !screen.contains("y run it"),
+        "nothing to confirm:\n{screen}"
+    );
+    tmux.keys(&["Escape"]);
+    tmux.wait_for("the fix closed", |s| !s.contains("Esc closes"))
+        .await;
+
+    // A fix the role may try: the publication, dropped by the admin. y runs it, the
+    // server refuses, and the screen says which privilege is missing.
+    syncwatch::lab::exec(
+        &lab.source.admin(&db),
+        "DROP PUBLICATION airbyte_publication",
+    )
+    .await
+    .unwrap();
+    tmux.wait_for("the publication failing", |s| {
+        s.contains("✗ src publication")
+    })
+    .await;
+    for _ in 0..3 {
+        tmux.keys(&["j"]);
+    }
+    tmux.keys(&["Enter"]);
+    tmux.wait_for("the publication's details", |s| {
+        s.contains(" source.publication ") && s.contains("Esc closes")
+    })
+    .await;
+    tmux.keys(&["Escape"]);
+    tmux.wait_for("the details closed", |s| !s.contains("Esc closes"))
+        .await;
+    tmux.keys(&["f"]);
+    tmux.wait_for("the fix's SQL", |s| {
+        s.contains("y run it") && s.contains("CREATE PUBLICATION")
+    })
+    .await;
+    tmux.keys(&["y"]);
+    tmux.wait_for("the refusal naming the privilege", |s| {
+        let log = log_text(s);
+        log.contains("source.publication: `CREATE PUBLICATION")
+            && log.contains("was refused for role mon: it needs the CREATE privilege on database tasks_list (GRANT CREATE ON DATABASE \"tasks_list\" TO \"mon\") and to own the tables it publishes, or a superuser [42501]")
+    })
+    .await;
+    let admin = pg::connect(&lab.source.admin(&db), Duration::from_secs(10))
+        .await
+        .unwrap();
+    let publications: i64 = admin
+        .client
+        .query_one(
+            "SELECT count(*) FROM pg_publication WHERE pubname = 'airbyte_publication'",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(publications, 0, "the refused fix changed nothing");
+
+    // s: the seed form, y; COPY is refused and the log names INSERT and its GRANT.
+    tmux.keys(&["s"]);
+    tmux.wait_for("the seed form", |s| s.contains("Seed sample rows"))
+        .await;
+    tmux.keys(&["y"]);
+    tmux.wait_for("the seed refused, INSERT named", |s| {
+        let log = log_text(s);
+        log.contains("seed failed: ")
+            && log.contains("permission denied for table tache [42501] — role mon needs the INSERT privilege on table tache (GRANT INSERT ON TABLE \"public\".\"tache\" TO \"mon\"), or a superuser")
+    })
+    .await;
+
+    // g: traffic, y; its first write is refused and the log names what traffic needs.
+    tmux.keys(&["g"]);
+    tmux.wait_for("the traffic question", |s| {
+        s.contains("Start change traffic?")
+    })
+    .await;
+    tmux.keys(&["y"]);
+    let screen = tmux
+        .wait_for("the traffic stopped, its privileges named", |s| {
+            let log = log_text(s);
+            log.contains("change traffic stopped: ")
+                && log.contains("role mon needs the INSERT, UPDATE, DELETE privileges on table")
+                && log.contains("(GRANT INSERT, UPDATE, DELETE ON TABLE \"public\".")
+        })
+        .await;
+    assert!(
+        !screen
+            .lines()
+            .next()
+            .unwrap_or_default()
+            .contains("traffic "),
+        "no traffic shown as running:\n{screen}"
+    );
+    // Nothing was written.
+    for (table, rows) in [("tache", 50), ("utilisateur", 20)] {
+        let n: i64 = admin
+            .client
+            .query_one(&format!("SELECT count(*) FROM {table}"), &[])
+            .await
+            .unwrap()
+            .get(0);
+        assert_eq!(n, rows, "{table}");
+    }
+    drop(admin);
+
+    quit_and_expect_the_terminal_restored(&tmux).await;
+    drop(tmux);
+    drop(home);
     tokio::task::spawn_blocking(move || drop(lab))
         .await
         .unwrap();

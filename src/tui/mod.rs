@@ -50,6 +50,88 @@ pub fn map_key(app: &App, ev: &KeyEvent) -> Option<Action> {
     }
 }
 
+/// What seeding writes with (binary COPY).
+const SEED_PRIVILEGES: &[&str] = &["INSERT"];
+/// What change traffic writes with.
+const TRAFFIC_PRIVILEGES: &[&str] = &["INSERT", "UPDATE", "DELETE"];
+
+/// The privileges a write on the source's tables was refused for and the GRANT that
+/// gives them, when `e` is such a refusal (`permission denied for table …`).
+pub fn refused_write(
+    e: &color_eyre::Report,
+    privileges: &[&str],
+    settings: &Settings,
+) -> Option<String> {
+    use crate::pg::quote::ident;
+    let pg = e
+        .chain()
+        .find_map(|c| c.downcast_ref::<crate::pg::PgError>())?;
+    if pg.kind != crate::pg::Kind::PermissionDenied {
+        return None;
+    }
+    let table = pg
+        .message
+        .strip_prefix("permission denied for table ")?
+        .split(" (hint: ")
+        .next()?;
+    let role = &settings.source.user;
+    let list = privileges.join(", ");
+    let what = if privileges.len() > 1 {
+        "privileges"
+    } else {
+        "privilege"
+    };
+    Some(format!(
+        "role {role} needs the {list} {what} on table {table} (GRANT {list} ON TABLE {}.{} TO {}), or a superuser",
+        ident(&settings.schema),
+        ident(table),
+        ident(role)
+    ))
+}
+
+/// `line`, followed by the privileges `e` was refused for when it is a refused write.
+fn explain_refusal(
+    line: String,
+    e: &color_eyre::Report,
+    privileges: &[&str],
+    settings: &Settings,
+) -> String {
+    match refused_write(e, privileges, settings) {
+        Some(why) => format!("{line} — {why}"),
+        None => line,
+    }
+}
+
+/// Says why traffic that ended by itself ended (the user's stop goes through
+/// `Effect::StopTraffic` instead): a refused privilege, a lost connection.
+fn report_traffic_end(
+    traffic: crate::seed::traffic::Traffic,
+    settings: Settings,
+    out: mpsc::UnboundedSender<Action>,
+) {
+    tokio::spawn(async move {
+        let (level, line) = match traffic.wait().await {
+            Ok(s) => (
+                action::LogLevel::Info,
+                format!(
+                    "change traffic ended: {} inserts, {} updates, {} deletes",
+                    s.inserts, s.updates, s.deletes
+                ),
+            ),
+            Err(e) => (
+                action::LogLevel::Error,
+                explain_refusal(
+                    format!("change traffic stopped: {e:#}"),
+                    &e,
+                    TRAFFIC_PRIVILEGES,
+                    &settings,
+                ),
+            ),
+        };
+        let _ = out.send(Action::Log(level, line));
+    });
+}
+
 /// Seeds off the UI task, reporting progress after each batch and a summary at the end.
 fn spawn_seed(
     settings: Settings,
@@ -79,7 +161,12 @@ fn spawn_seed(
                 r.written()
             ),
             Ok(r) => format!("seeded {} rows", r.written()),
-            Err(e) => format!("seed failed: {e:#}"),
+            Err(e) => explain_refusal(
+                format!("seed failed: {e:#}"),
+                &e,
+                SEED_PRIVILEGES,
+                &settings,
+            ),
         };
         let _ = out.send(Action::SeedDone(summary));
     });
@@ -242,6 +329,13 @@ pub async fn run(settings: Settings, badge: Option<String>) -> Result<()> {
             _ = tick.tick() => Some(Action::Tick(now_ms())),
             a = act_rx.recv() => a,
         };
+        // Traffic that ended on its own says why; traffic the user stopped has been
+        // taken out of `background` already.
+        if background.traffic.as_ref().is_some_and(|t| t.is_finished())
+            && let Some(t) = background.traffic.take()
+        {
+            report_traffic_end(t, settings.clone(), act_tx.clone());
+        }
         let Some(action) = action else { continue };
         // A poll starting changes nothing visible until it is overdue, which the tick shows.
         dirty = !matches!(action, Action::PollStarted(..));
@@ -275,7 +369,15 @@ pub async fn run(settings: Settings, badge: Option<String>) -> Result<()> {
                             background.traffic = Some(t);
                             app.push_log(action::LogLevel::Info, "change traffic started");
                         }
-                        Err(e) => app.push_log(action::LogLevel::Error, format!("traffic: {e}")),
+                        Err(e) => app.push_log(
+                            action::LogLevel::Error,
+                            explain_refusal(
+                                format!("traffic: {e:#}"),
+                                &e,
+                                TRAFFIC_PRIVILEGES,
+                                &settings,
+                            ),
+                        ),
                     }
                 }
                 Effect::StopTraffic => {

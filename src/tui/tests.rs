@@ -501,3 +501,81 @@ fn d_diffs_the_selected_table_in_the_background_and_shows_the_result() {
     let t = render(&mut app, 100, 30);
     assert!(screen(&t).contains("missing id=7"));
 }
+
+/// The log pane's rows of a rendered screen, borders stripped.
+fn log_rows(text: &str) -> Vec<String> {
+    text.lines()
+        .skip_while(|l| !l.contains("┌ Log"))
+        .skip(1)
+        .take_while(|l| !l.contains('└'))
+        .map(|l| l.trim_matches('"').trim_matches('│').trim_end().to_string())
+        .collect()
+}
+
+#[test]
+fn a_long_log_line_wraps_so_its_end_is_on_screen() {
+    let refusal = "source.publication: `CREATE PUBLICATION \"airbyte_publication\" FOR TABLE \"public\".\"tache\", \"public\".\"u…` was refused for role mon: it needs the CREATE privilege on database tasks_list (GRANT CREATE ON DATABASE \"tasks_list\" TO \"mon\") and to own the tables it publishes, or a superuser [42501]";
+    let mut app = app();
+    feed(&mut app, &healthy(), 1);
+    app.update(Action::Log(
+        super::action::LogLevel::Info,
+        "running fix".into(),
+    ));
+    app.update(Action::Log(super::action::LogLevel::Error, refusal.into()));
+    let t = render(&mut app, 120, 40);
+    let rows = log_rows(&screen(&t));
+    // The newest line at the bottom, its continuation rows under its text.
+    let start = rows
+        .iter()
+        .position(|r| r.contains("source.publication:"))
+        .expect("the refusal is shown");
+    let joined = rows[start..]
+        .iter()
+        .map(|r| r.trim())
+        .collect::<Vec<_>>()
+        .join(" ");
+    assert!(joined.ends_with(refusal), "{rows:#?}");
+    assert!(rows[start + 1].starts_with("         "), "{rows:#?}");
+    assert!(
+        rows[..start].iter().any(|r| r.contains("running fix")),
+        "{rows:#?}"
+    );
+
+    // 80×24: two rows for the log; the newest line from its start.
+    let t = render(&mut app, 80, 24);
+    let rows = log_rows(&screen(&t));
+    assert_eq!(rows.len(), 2, "{rows:#?}");
+    assert!(
+        rows[0].contains("source.publication: `CREATE PUBLICATION"),
+        "{rows:#?}"
+    );
+}
+
+#[test]
+fn a_refused_seed_or_traffic_write_names_the_privileges_and_the_grant() {
+    use color_eyre::eyre::WrapErr;
+    let mut s = settings();
+    s.source.user = "mon".into();
+    let refused: color_eyre::Result<()> = Err(crate::pg::PgError {
+        kind: crate::pg::Kind::PermissionDenied,
+        sqlstate: Some("42501".into()),
+        message: "permission denied for table tache".into(),
+    }
+    .into());
+    let e = refused
+        .wrap_err("writing rows into public.tache (COPY batch 1 of 1)")
+        .unwrap_err();
+    assert_eq!(
+        super::refused_write(&e, &["INSERT"], &s).as_deref(),
+        Some(
+            "role mon needs the INSERT privilege on table tache (GRANT INSERT ON TABLE \"public\".\"tache\" TO \"mon\"), or a superuser"
+        )
+    );
+    assert!(
+        super::refused_write(&e, &["INSERT", "UPDATE", "DELETE"], &s)
+            .unwrap()
+            .contains("the INSERT, UPDATE, DELETE privileges on table tache (GRANT INSERT, UPDATE, DELETE ON TABLE")
+    );
+    let other = color_eyre::eyre::eyre!("no table to send traffic to");
+    assert_eq!(super::refused_write(&other, &["INSERT"], &s), None);
+}
