@@ -1298,7 +1298,9 @@ async fn unicode_quoted_and_keyword_identifiers_work_in_every_check_and_count() 
     let ddl = format!(
         "CREATE SCHEMA {s};
          CREATE TABLE {t0} (id int PRIMARY KEY, \"libellé ü\" text);
-         CREATE TABLE {t1} (id int PRIMARY KEY, \"x\"\"y\" integer);
+         CREATE TABLE {t1} (gone int, id int, \"x\"\"y\" integer DEFAULT 0,
+                            PRIMARY KEY (\"x\"\"y\", id));
+         ALTER TABLE {t1} DROP COLUMN gone;
          CREATE TABLE {t2} (id int NOT NULL, \"from\" text);
          CREATE UNIQUE INDEX \"clé unique\" ON {t2} (id);",
         s = quote::ident(schema),
@@ -1436,6 +1438,9 @@ async fn unicode_quoted_and_keyword_identifiers_work_in_every_check_and_count() 
             assert_eq!(info.rows, exact(n), "{t} on {}", side.endpoint);
         }
     }
+    // A composite key in its own order, past a dropped column.
+    let key = &snap.source.table(schema, "a\"b").unwrap().primary_key;
+    assert_eq!(key, &["x\"y", "id"]);
     expect(
         &checks,
         "source.publication_tables",
