@@ -1,4 +1,4 @@
-//! Frame cost with 1000 tables: `cargo bench --bench render`. Builds a state with full
+//! Frame cost with many tables: `cargo bench --bench render [-- TABLES]` (default 1000). Builds a state with full
 //! histories (60 polls) and draws it into ratatui's TestBackend at several sizes.
 
 use std::time::Instant;
@@ -14,17 +14,20 @@ use syncwatch::tui::app::App;
 use syncwatch::tui::draw::draw;
 use syncwatch::tui::theme::Theme;
 
-const TABLES: usize = 1000;
 const FRAMES: usize = 300;
 
 fn main() {
+    let tables: usize = std::env::args()
+        .skip(1)
+        .find_map(|a| a.parse().ok())
+        .unwrap_or(1000);
     let settings = Settings {
         engine: Engine::Native,
         ..Settings::default()
     };
     let mut app = App::new(settings, 0);
     for poll in 0..60i64 {
-        let mut snap = many_tables(TABLES);
+        let mut snap = many_tables(tables);
         // The destination trails by a varying amount, so every sparkline has shape.
         if let Fetched::Ok(ts) = &mut snap.dest.tables {
             for (i, t) in ts.iter_mut().enumerate() {
@@ -42,7 +45,7 @@ fn main() {
     }
     app.update(Action::CycleSort); // sort by Δ: the costlier order
     let theme = Theme { color: true };
-    println!("{TABLES} tables, 60-poll histories, {FRAMES} frames per size, sorted by Δ\n");
+    println!("{tables} tables, 60-poll histories, {FRAMES} frames per size, sorted by Δ\n");
     println!(
         "{:>9} {:>10} {:>10} {:>10}",
         "size", "mean ms", "p95 ms", "max ms"

@@ -87,18 +87,14 @@ pub fn classify(history: &VecDeque<Sample>) -> State {
     let shrinking = prev_diff.is_some_and(|p| diff.abs() < p.abs());
 
     // The last STUCK_POLLS samples all show the same exact difference.
-    let recent: Vec<&Sample> = history.iter().rev().take(STUCK_POLLS).collect();
-    let full = recent.len() == STUCK_POLLS;
-    let steady = full
-        && recent
-            .iter()
-            .all(|s| s.exact() && s.difference() == Some(diff));
+    // An iterator, not a collected Vec: this runs for every table on every frame.
+    let recent = || history.iter().rev().take(STUCK_POLLS);
+    let full = history.len() >= STUCK_POLLS;
+    let steady = full && recent().all(|s| s.exact() && s.difference() == Some(diff));
     let rows = |c: Option<RowCount>| c.map(|c| c.rows);
-    let source_quiet = recent.iter().all(|s| rows(s.source) == rows(last.source));
-    let dest_moved = recent.iter().any(|s| rows(s.dest) != rows(last.dest));
-    let never_lagging = recent
-        .iter()
-        .all(|s| s.lag_bytes.is_none_or(|l| l <= IDLE_LAG_BYTES));
+    let source_quiet = recent().all(|s| rows(s.source) == rows(last.source));
+    let dest_moved = recent().any(|s| rows(s.dest) != rows(last.dest));
+    let never_lagging = recent().all(|s| s.lag_bytes.is_none_or(|l| l <= IDLE_LAG_BYTES));
     if steady && source_quiet && never_lagging {
         return State::Stuck;
     }
@@ -169,6 +165,11 @@ impl Tracker {
 
     pub fn state(&self, key: &TableKey) -> State {
         self.tables.get(key).map(classify).unwrap_or(State::Unknown)
+    }
+
+    /// Every table with its history, in key order.
+    pub fn iter(&self) -> impl Iterator<Item = (&TableKey, &VecDeque<Sample>)> {
+        self.tables.iter()
     }
 
     pub fn keys(&self) -> impl Iterator<Item = &TableKey> {

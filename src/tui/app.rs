@@ -6,7 +6,7 @@ use std::collections::VecDeque;
 use crate::checks::{self, Check};
 use crate::config::Settings;
 use crate::counts::TableKey;
-use crate::divergence::{State, Tracker};
+use crate::divergence::{State, Tracker, classify};
 use crate::fix;
 use crate::poll::SideRole;
 use crate::snapshot::{Reach, RowCount, SideSnapshot, Snapshot};
@@ -118,12 +118,11 @@ impl SideView {
 
 /// One row of the tables pane, derived from the snapshot and the tracker.
 #[derive(Clone, Debug, PartialEq)]
-pub struct TableRow {
-    pub key: TableKey,
+pub struct TableRow<'a> {
+    pub key: &'a TableKey,
     pub source: Option<RowCount>,
     pub dest: Option<RowCount>,
     pub difference: Option<i64>,
-    pub trend: Vec<i64>,
     pub state: State,
     /// A side is down: the counts are the last known, not current.
     pub stale: bool,
@@ -217,28 +216,24 @@ impl App {
     }
 
     /// The tables pane's rows: filtered, sorted.
-    pub fn rows(&self) -> Vec<TableRow> {
+    pub fn rows(&self) -> Vec<TableRow<'_>> {
         let filter = self.filter.to_lowercase();
         let up = |v: &SideView| v.snap.as_ref().is_some_and(|s| s.reach.is_up());
         let stale = !up(&self.source) || !up(&self.dest);
         let mut rows: Vec<TableRow> = self
             .tracker
-            .keys()
-            .filter(|(s, t)| {
+            .iter()
+            .filter(|((s, t), _)| {
                 filter.is_empty() || format!("{s}.{t}").to_lowercase().contains(&filter)
             })
-            .map(|key| {
-                let h = self.tracker.history(key);
-                let last = h.and_then(|h| h.back());
+            .map(|(key, h)| {
+                let last = h.back();
                 TableRow {
-                    key: key.clone(),
+                    key,
                     source: last.and_then(|s| s.source),
                     dest: last.and_then(|s| s.dest),
                     difference: last.and_then(|s| s.difference()),
-                    trend: h
-                        .map(|h| h.iter().filter_map(|s| s.difference()).collect())
-                        .unwrap_or_default(),
-                    state: self.tracker.state(key),
+                    state: classify(h),
                     stale,
                 }
             })
@@ -251,6 +246,15 @@ impl App {
             Sort::State => rows.sort_by_key(|r| state_rank(r.state)),
         }
         rows
+    }
+
+    /// A table's Δ over its history, oldest first: built only for the rows on screen,
+    /// since with 10 000 tables building it for every row dominated a frame.
+    pub fn trend(&self, key: &TableKey) -> Vec<i64> {
+        self.tracker
+            .history(key)
+            .map(|h| h.iter().filter_map(|s| s.difference()).collect())
+            .unwrap_or_default()
     }
 
     pub fn selected_table(&self) -> Option<TableKey> {

@@ -83,7 +83,10 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
                     Line::from(r.difference.map(group_digits).unwrap_or_else(|| "—".into()))
                         .right_aligned(),
                 ),
-                Cell::from(Span::styled(sparkline(&r.trend, TREND_WIDTH), theme.dim())),
+                Cell::from(Span::styled(
+                    sparkline(&app.trend(r.key), TREND_WIDTH),
+                    theme.dim(),
+                )),
                 if r.stale {
                     Cell::from(Span::styled("stale", theme.dim()))
                 } else {
