@@ -848,10 +848,10 @@ fn dest_checks(dst: &SideSnapshot, src: &SideSnapshot, s: &Settings) -> Vec<Chec
         vector_check(e, dst.version_num)
     });
 
-    let source_tables: Vec<TableInfo> = src
+    let source_tables: Vec<&TableInfo> = src
         .tables
         .ok()
-        .map(|ts| published_tables(src, ts).into_iter().cloned().collect())
+        .map(|ts| published_tables(src, ts))
         .unwrap_or_default();
     let src_known = src.tables.ok().is_some();
     b.with("dest.tables", "dest tables", &dst.tables, |dtables| {
@@ -862,6 +862,7 @@ fn dest_checks(dst: &SideSnapshot, src: &SideSnapshot, s: &Settings) -> Vec<Chec
         let missing_tables: Vec<&TableInfo> = source_tables
             .iter()
             .filter(|t| !on_dest.contains(&key_of(t)))
+            .copied()
             .collect();
         let missing: Vec<String> = missing_tables.iter().map(|t| t.qualified_name()).collect();
         if missing.is_empty() {
@@ -999,7 +1000,7 @@ pub fn substate_label(state: char) -> &'static str {
     }
 }
 
-fn column_check(source: &[TableInfo], dest: &[TableInfo]) -> (Status, String, Option<Fix>) {
+fn column_check(source: &[&TableInfo], dest: &[TableInfo]) -> (Status, String, Option<Fix>) {
     let mut problems = Vec::new();
     let on_dest: HashMap<(&str, &str), &TableInfo> = dest.iter().map(|d| (key_of(d), d)).collect();
     for st in source {

@@ -195,22 +195,28 @@ impl SidePoller {
                 Err(_) => {}
             }
         }
-        snap.tables = Fetched::Ok(raw.iter().map(|t| self.table_info(t)).collect());
+        // The catalog rows moved into the snapshot rather than cloned: with 10 000 tables
+        // the copies of names and columns were a fifth of a poll's CPU.
+        let now = Instant::now();
+        let tables = raw.into_iter().map(|t| self.table_info(t, now)).collect();
+        snap.tables = Fetched::Ok(tables);
         Ok(snap)
     }
 
-    fn table_info(&self, t: &RawTable) -> TableInfo {
+    fn table_info(&self, t: RawTable, now: Instant) -> TableInfo {
+        let rows = Some(self.counts.resolve(&t, now));
+        let soft_delete_column = has_soft_delete(&t);
         TableInfo {
-            schema: t.schema.clone(),
-            name: t.name.clone(),
+            schema: t.schema,
+            name: t.name,
             replica_identity: t.replica_identity,
             has_primary_key: t.has_primary_key,
-            primary_key: t.primary_key.clone(),
-            unique_index: t.unique_index.clone(),
+            primary_key: t.primary_key,
+            unique_index: t.unique_index,
             partitioned: t.partitioned,
-            columns: t.columns.clone(),
-            rows: Some(self.counts.resolve(t, Instant::now())),
-            soft_delete_column: has_soft_delete(t),
+            columns: t.columns,
+            rows,
+            soft_delete_column,
         }
     }
 }

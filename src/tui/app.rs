@@ -812,8 +812,8 @@ impl App {
     /// Tables whose state needs attention (stuck or missing), for the header.
     pub fn troubled_tables(&self) -> usize {
         self.tracker
-            .keys()
-            .filter(|k| matches!(self.tracker.state(k), State::Stuck | State::Missing))
+            .iter()
+            .filter(|(_, h)| matches!(classify(h), State::Stuck | State::Missing))
             .count()
     }
 
