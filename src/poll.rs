@@ -6,7 +6,7 @@ use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant};
 
 use crate::config::{Endpoint, Engine, Settings};
-use crate::counts::{CountCache, TableKey};
+use crate::counts::{self, CountCache, TableKey};
 use crate::pg::catalog::{self, RawTable};
 use crate::pg::{self, Kind, PgError, Session};
 use crate::snapshot::{Fetched, Reach, SideSnapshot, Snapshot, TableInfo};
@@ -181,17 +181,38 @@ impl SidePoller {
             .iter()
             .map(|t| ((t.schema.as_str(), t.name.as_str()), t))
             .collect();
-        for key in plan {
-            if !forced.contains(&key) && budget_start.elapsed() > COUNT_BUDGET {
+        let planned: Vec<&RawTable> = plan
+            .iter()
+            .filter_map(|k| by_key.get(&(k.0.as_str(), k.1.as_str())).copied())
+            .collect();
+        let is_forced = |t: &RawTable| !forced.is_empty() && forced.contains(&t.key());
+        for batch in counts::batches(&planned) {
+            if !batch.iter().any(|t| is_forced(t)) && budget_start.elapsed() > COUNT_BUDGET {
                 break;
             }
-            let Some(&t) = by_key.get(&(key.0.as_str(), key.1.as_str())) else {
-                continue;
-            };
-            match catalog::count_rows(c, &t.schema, &t.name, has_soft_delete(t)).await {
-                Ok(n) => self.counts.record(t, n, Instant::now()),
+            let targets: Vec<catalog::CountTarget> = batch
+                .iter()
+                .map(|t| (t.schema.as_str(), t.name.as_str(), has_soft_delete(t)))
+                .collect();
+            match catalog::count_rows_many(c, &targets).await {
+                Ok(rows) => {
+                    let at = Instant::now();
+                    for (t, n) in batch.iter().zip(rows) {
+                        self.counts.record(t, n, at);
+                    }
+                }
                 Err(e) if is_fatal(&e) => return Err(e),
-                // A table dropped mid-poll or unreadable keeps its estimate.
+                // A table dropped mid-poll or unreadable fails its statement: the others
+                // are counted one by one, and that one keeps its estimate.
+                Err(_) if batch.len() > 1 => {
+                    for (t, target) in batch.iter().zip(&targets) {
+                        match catalog::count_rows_many(c, std::slice::from_ref(target)).await {
+                            Ok(rows) => self.counts.record(t, rows[0], Instant::now()),
+                            Err(e) if is_fatal(&e) => return Err(e),
+                            Err(_) => {}
+                        }
+                    }
+                }
                 Err(_) => {}
             }
         }

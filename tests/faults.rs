@@ -150,6 +150,33 @@ async fn terminated_backends_dropped_objects_and_revoked_privileges_are_reported
         .await
         .unwrap();
 
+    // One table unreadable: counted in the same statement as the others, it fails that
+    // statement; the others still get exact counts and it keeps an estimate.
+    exec(&admin, "REVOKE SELECT ON tache FROM airbyte")
+        .await
+        .unwrap();
+    let both: HashSet<(String, String)> = ["utilisateur", "tache"]
+        .iter()
+        .map(|t| ("public".to_string(), t.to_string()))
+        .collect();
+    // A poller of its own: no earlier count of tache to fall back on.
+    let mut fresh = SidePoller::new(SideRole::Source, &settings);
+    let s = fresh.poll(&[], &both).await;
+    let rows = |t: &str| s.table("public", t).and_then(|t| t.rows);
+    assert!(
+        rows("utilisateur").is_some_and(|r| r.exact),
+        "{:?}",
+        rows("utilisateur")
+    );
+    assert!(
+        rows("tache").is_some_and(|r| !r.exact),
+        "{:?}",
+        rows("tache")
+    );
+    exec(&admin, "GRANT SELECT ON tache TO airbyte")
+        .await
+        .unwrap();
+
     // Publication dropped; slot dropped and recreated (the subscription is disabled
     // first: an active slot cannot be dropped).
     exec(

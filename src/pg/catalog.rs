@@ -342,19 +342,33 @@ pub async fn tables(c: &Client, schema: &str, extra: &[(String, String)]) -> R<V
     Ok(tables)
 }
 
-/// Exact live rows of one table; soft-deleted rows excluded when `soft_delete` is set.
-pub async fn count_rows(c: &Client, schema: &str, table: &str, soft_delete: bool) -> R<i64> {
+/// A table to count: schema, name, and whether soft-deleted rows are left out.
+pub type CountTarget<'a> = (&'a str, &'a str, bool);
+
+fn count_expr((schema, table, soft_delete): CountTarget) -> String {
     let filter = if soft_delete {
         " WHERE _ab_cdc_deleted_at IS NULL"
     } else {
         ""
     };
-    let sql = format!(
-        "SELECT count(*) FROM {}{filter}",
+    format!(
+        "(SELECT count(*) FROM {}{filter})",
         quote::qualified(schema, table)
-    );
-    let row = c.query_one(&sql, &[]).await.map_err(q)?;
-    Ok(row.get(0))
+    )
+}
+
+/// Exact live rows of several tables in one statement (one round trip, one snapshot);
+/// fails as a whole if any table is gone or unreadable.
+pub async fn count_rows_many(c: &Client, targets: &[CountTarget<'_>]) -> R<Vec<i64>> {
+    if targets.is_empty() {
+        return Ok(Vec::new());
+    }
+    let exprs: Vec<String> = targets.iter().map(|t| count_expr(*t)).collect();
+    let row = c
+        .query_one(&format!("SELECT {}", exprs.join(", ")), &[])
+        .await
+        .map_err(q)?;
+    Ok((0..targets.len()).map(|i| row.get(i)).collect())
 }
 
 pub async fn extensions(c: &Client) -> R<Extensions> {
