@@ -47,8 +47,9 @@ pub enum Action {
     SeedProgress(String, u64, u64, f64),
     /// A seed ended (the summary goes to the log).
     SeedDone(String),
-    /// Change traffic reported (statements so far, statements per second, running).
-    TrafficStats(u64, f64, bool),
+    /// Change traffic run number `.0` reported (statements so far, statements per
+    /// second, running).
+    TrafficStats(u32, u64, f64, bool),
     /// A diff reported progress (phase, segments done, segments known).
     DiffProgress(String, u64, u64),
     /// A diff ended: the report's lines, or why it could not run.

@@ -165,6 +165,8 @@ pub struct App {
     pub seeding: Option<(String, u64, u64, f64)>,
     /// Change traffic: (statements so far, statements/s) while it runs.
     pub traffic: Option<(u64, f64)>,
+    /// The newest traffic run that reported.
+    traffic_run: u32,
     /// A diff under way: (table, phase, segments done, segments known).
     pub diffing: Option<(String, String, u64, u64)>,
     /// Source and destination samples not yet paired into the tracker.
@@ -198,6 +200,7 @@ impl App {
             page: 10,
             seeding: None,
             traffic: None,
+            traffic_run: 0,
             diffing: None,
             pending_source: false,
             pending_dest: false,
@@ -355,8 +358,12 @@ impl App {
                 self.push_log(LogLevel::Info, summary);
                 vec![Effect::Refresh]
             }
-            Action::TrafficStats(changes, rate, running) => {
-                self.traffic = running.then_some((changes, rate));
+            Action::TrafficStats(run, changes, rate, running) => {
+                // A late report of a run already stopped must not hide the one after it.
+                if run >= self.traffic_run {
+                    self.traffic_run = run;
+                    self.traffic = running.then_some((changes, rate));
+                }
                 vec![]
             }
             Action::Confirm => match self.popup.take() {

@@ -208,13 +208,14 @@ fn spawn_diff(
 /// Forwards the traffic's statistics to the UI as they change.
 fn forward_traffic(
     mut stats: tokio::sync::watch::Receiver<crate::seed::traffic::TrafficStats>,
+    run: u32,
     out: mpsc::UnboundedSender<Action>,
 ) {
     tokio::spawn(async move {
         while stats.changed().await.is_ok() {
             let s = stats.borrow().clone();
             if out
-                .send(Action::TrafficStats(s.changes(), s.rate(), s.running))
+                .send(Action::TrafficStats(run, s.changes(), s.rate(), s.running))
                 .is_err()
             {
                 return;
@@ -265,14 +266,16 @@ impl Drop for TerminalGuard {
     }
 }
 
-/// Runs the view until the user quits. `badge` marks the header (e.g. "demo").
 /// Background work the loop owns: at most one seed and one traffic at a time.
 #[derive(Default)]
 struct Background {
     seed: Option<crate::seed::copy::Cancel>,
     traffic: Option<crate::seed::traffic::Traffic>,
+    /// Traffic runs started so far: numbers each run's reports.
+    traffic_runs: u32,
 }
 
+/// Runs the view until the user quits. `badge` marks the header (e.g. "demo").
 pub async fn run(settings: Settings, badge: Option<String>) -> Result<()> {
     use std::io::IsTerminal;
     if !std::io::stdout().is_terminal() {
@@ -365,7 +368,8 @@ pub async fn run(settings: Settings, badge: Option<String>) -> Result<()> {
                     let opts = crate::seed::traffic::TrafficOptions::default();
                     match crate::seed::traffic::Traffic::start(&settings, opts).await {
                         Ok(t) => {
-                            forward_traffic(t.watch(), act_tx.clone());
+                            background.traffic_runs += 1;
+                            forward_traffic(t.watch(), background.traffic_runs, act_tx.clone());
                             background.traffic = Some(t);
                             app.push_log(action::LogLevel::Info, "change traffic started");
                         }

@@ -450,10 +450,21 @@ fn g_asks_then_starts_traffic_and_g_again_stops_it() {
     feed(&mut app, &healthy(), 1);
     assert!(app.update(Action::Traffic).is_empty());
     assert_eq!(app.update(Action::Confirm), vec![Effect::StartTraffic]);
-    app.update(Action::TrafficStats(40, 19.6, true));
+    app.update(Action::TrafficStats(1, 40, 19.6, true));
     let t = render(&mut app, 140, 30);
     assert!(screen(&t).contains("traffic 20/s"));
     assert_eq!(app.update(Action::Traffic), vec![Effect::StopTraffic]);
+    assert!(app.traffic.is_none());
+}
+
+#[test]
+fn a_late_report_of_stopped_traffic_does_not_hide_the_next_run() {
+    let mut app = app();
+    feed(&mut app, &healthy(), 1);
+    app.update(Action::TrafficStats(2, 5, 5.0, true));
+    app.update(Action::TrafficStats(1, 80, 0.0, false));
+    assert_eq!(app.traffic, Some((5, 5.0)));
+    app.update(Action::TrafficStats(2, 9, 4.0, false));
     assert!(app.traffic.is_none());
 }
 
