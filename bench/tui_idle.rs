@@ -87,9 +87,17 @@ async fn main() -> color_eyre::Result<()> {
     tokio::time::sleep(Duration::from_secs(10)).await;
     let (cpu0, t0) = (cpu_seconds(pid), Instant::now());
     let mut peak_rss: f64 = 0.0;
+    // Resident memory every 10 s: it must level off once the histories are full.
+    let mut timeline = Vec::new();
+    let mut tick = 0;
     while t0.elapsed() < Duration::from_secs(seconds) {
         tokio::time::sleep(Duration::from_secs(1)).await;
-        peak_rss = peak_rss.max(rss_mb(pid));
+        let rss = rss_mb(pid);
+        peak_rss = peak_rss.max(rss);
+        tick += 1;
+        if tick % 10 == 0 {
+            timeline.push(format!("{tick}s {rss:.0}"));
+        }
     }
     let cpu = cpu_seconds(pid) - cpu0;
     let wall = t0.elapsed().as_secs_f64();
@@ -110,6 +118,7 @@ async fn main() -> color_eyre::Result<()> {
         "peak resident memory (MB)",
         format!("{peak_rss:.1}")
     );
+    println!("resident memory (MB) over time: {}", timeline.join(", "));
     println!(
         "\nlast screen, first lines:\n{}",
         screen.lines().take(6).collect::<Vec<_>>().join("\n")

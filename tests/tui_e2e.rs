@@ -191,26 +191,9 @@ async fn live_screen_follows_inserts_and_the_keys_work_then_the_terminal_is_rest
     })
     .await;
 
-    // `?` opens the help built from the key table; Esc closes it.
-    tmux.keys(&["?"]);
-    tmux.wait_for("the help", |s| {
-        s.contains("Keys") && s.contains("pause / resume polling")
-    })
-    .await;
-    tmux.keys(&["Escape"]);
-    tmux.wait_for("the help closed", |s| !s.contains("pause / resume polling"))
-        .await;
-
-    // `/` filters the tables.
-    tmux.keys(&["/"]);
-    tmux.literal("tach");
-    tmux.keys(&["Enter"]);
-    let screen = tmux
-        .wait_for("only tache", |s| {
-            s.contains("Tables (1)") && counts(s, "tache").is_some()
-        })
-        .await;
-    assert!(counts(&screen, "utilisateur").is_none(), "{screen}");
+    help_opens_and_closes(&tmux).await;
+    let screen = filter_to_tache(&tmux).await;
+    assert!(counts(&screen, "tache").is_some(), "{screen}");
 
     // `p` pauses: the header says so and the poll age keeps growing.
     tmux.keys(&["p"]);
@@ -367,6 +350,32 @@ async fn the_screen_shows_a_killed_destination_keeps_its_keys_and_recovers() {
 }
 
 /// The line of `table` in the tables pane.
+/// `?` opens the help built from the key table; Esc closes it.
+async fn help_opens_and_closes(tmux: &Tmux) {
+    tmux.keys(&["?"]);
+    tmux.wait_for("the help", |s| {
+        s.contains("Keys") && s.contains("pause / resume polling")
+    })
+    .await;
+    tmux.keys(&["Escape"]);
+    tmux.wait_for("the help closed", |s| !s.contains("pause / resume polling"))
+        .await;
+}
+
+/// `/tach` Enter filters the tables down to `tache`; returns that screen.
+async fn filter_to_tache(tmux: &Tmux) -> String {
+    tmux.keys(&["/"]);
+    tmux.literal("tach");
+    tmux.keys(&["Enter"]);
+    let screen = tmux
+        .wait_for("only tache", |s| {
+            s.contains("Tables (1)") && table_row(s, "tache").is_some()
+        })
+        .await;
+    assert!(table_row(&screen, "utilisateur").is_none(), "{screen}");
+    screen
+}
+
 fn table_row<'a>(screen: &'a str, table: &str) -> Option<&'a str> {
     screen.lines().find(|l| {
         l.trim_start_matches('│')
@@ -529,21 +538,8 @@ async fn a_stopped_destination_times_out_the_keys_keep_working_and_it_recovers_a
     );
 
     // The keys still answer while the destination is frozen.
-    tmux.keys(&["?"]);
-    tmux.wait_for("the help", |s| s.contains("pause / resume polling"))
-        .await;
-    tmux.keys(&["Escape"]);
-    tmux.wait_for("the help closed", |s| !s.contains("pause / resume polling"))
-        .await;
-    tmux.keys(&["/"]);
-    tmux.literal("tach");
-    tmux.keys(&["Enter"]);
-    let screen = tmux
-        .wait_for("only tache", |s| {
-            s.contains("Tables (1)") && table_row(s, "tache").is_some()
-        })
-        .await;
-    assert!(table_row(&screen, "utilisateur").is_none(), "{screen}");
+    help_opens_and_closes(&tmux).await;
+    filter_to_tache(&tmux).await;
     tmux.keys(&["p"]);
     tmux.wait_for("PAUSED", |s| s.contains("PAUSED")).await;
     tmux.keys(&["p"]);
