@@ -25,18 +25,29 @@ pub fn batches<'a>(planned: &[&'a RawTable]) -> Vec<Vec<&'a RawTable>> {
     let mut out: Vec<Vec<&RawTable>> = Vec::new();
     let mut rows = 0;
     for &t in planned {
+        let w = weight(t);
         let fits = out
             .last()
-            .is_some_and(|b| b.len() < BATCH_TABLES && rows + t.estimate() <= BATCH_ROWS);
+            .is_some_and(|b| b.len() < BATCH_TABLES && rows + w <= BATCH_ROWS);
         if fits {
-            rows += t.estimate();
+            rows += w;
             out.last_mut().expect("checked above").push(t);
         } else {
-            rows = t.estimate();
+            rows = w;
             out.push(vec![t]);
         }
     }
     out
+}
+
+/// A table's share of a statement: its estimate, or a whole statement when nothing is
+/// known of its size (never analysed, no statistics yet), so that it is counted alone.
+fn weight(t: &RawTable) -> i64 {
+    if t.reltuples < 0 && t.n_live_tup.unwrap_or(0) == 0 {
+        BATCH_ROWS
+    } else {
+        t.estimate()
+    }
 }
 
 use crate::pg::catalog::RawTable;
@@ -55,10 +66,14 @@ struct Cached {
 #[derive(Clone, Debug, Default)]
 pub struct CountCache {
     entries: HashMap<TableKey, Cached>,
+    /// When a table's count last failed (unreadable, locked): it is not tried again
+    /// before [`MAX_AGE`] unless asked for, so it cannot hold up every poll.
+    refused: HashMap<TableKey, Instant>,
 }
 
 impl CountCache {
     pub fn record(&mut self, table: &RawTable, rows: i64, now: Instant) {
+        self.refused.remove(&table.key());
         self.entries.insert(
             table.key(),
             Cached {
@@ -74,6 +89,12 @@ impl CountCache {
     pub fn retain_only(&mut self, tables: &[RawTable]) {
         let live: HashSet<TableKey> = tables.iter().map(RawTable::key).collect();
         self.entries.retain(|k, _| live.contains(k));
+        self.refused.retain(|k, _| live.contains(k));
+    }
+
+    /// Notes that counting `table` failed; it keeps its estimate.
+    pub fn refused(&mut self, table: &RawTable, now: Instant) {
+        self.refused.insert(table.key(), now);
     }
 
     /// The cached count if the counters stood still and it is younger than `max_age`.
@@ -117,9 +138,17 @@ impl CountCache {
             .iter()
             .filter(|t| !is_forced(t) && (t.estimate() as u64) <= max_rows)
             .filter_map(|t| {
+                let key = t.key();
+                if self
+                    .refused
+                    .get(&key)
+                    .is_some_and(|at| now.saturating_duration_since(*at) < MAX_AGE)
+                {
+                    return None;
+                }
                 let unchanged = self
                     .entries
-                    .get(&t.key())
+                    .get(&key)
                     .filter(|c| t.modifications.is_some() && c.modifications == t.modifications);
                 match unchanged {
                     Some(c) if now.saturating_duration_since(c.at) < MAX_AGE => None,
@@ -164,6 +193,43 @@ mod tests {
         let order: Vec<&str> = planned.iter().map(|t| t.name.as_str()).collect();
         assert_eq!(flat, order, "the plan's order is kept");
         assert!(batches(&[]).is_empty());
+
+        // Nothing known of its size (never analysed, no statistics): counted alone.
+        let mut unknown = table("unknown", 0, None);
+        unknown.reltuples = -1;
+        let planned = [&small[0], &unknown, &small[1]];
+        let sizes: Vec<usize> = batches(&planned).iter().map(Vec::len).collect();
+        assert_eq!(sizes, vec![1, 1, 1]);
+    }
+
+    #[test]
+    fn a_table_whose_count_failed_waits_before_it_is_tried_again_unless_asked_for() {
+        let mut cache = CountCache::default();
+        let t = table("locked", 10, Some(1));
+        let t0 = now();
+        cache.refused(&t, t0);
+        let none = HashSet::new();
+        assert!(
+            cache
+                .plan(std::slice::from_ref(&t), &none, 100, t0)
+                .is_empty()
+        );
+        let forced: HashSet<TableKey> = [t.key()].into_iter().collect();
+        assert_eq!(
+            cache.plan(std::slice::from_ref(&t), &forced, 100, t0).len(),
+            1
+        );
+        let later = t0 + MAX_AGE;
+        assert_eq!(
+            cache
+                .plan(std::slice::from_ref(&t), &none, 100, later)
+                .len(),
+            1
+        );
+        // A success forgets the failure.
+        cache.refused(&t, later);
+        cache.record(&t, 10, later);
+        assert!(cache.refused.is_empty());
     }
 
     fn now() -> Instant {

@@ -211,7 +211,8 @@ fn privilege_refused(message: &str, sql: &str, role: &str) -> Option<String> {
     let privilege = match (kind, verb.as_str()) {
         // A fix's session is connected already: what a database refuses is CREATE.
         ("database", _) => "CREATE",
-        ("schema", "CREATE") => "CREATE",
+        // Creating in a schema needs CREATE there; publishing its tables only USAGE.
+        ("schema", "CREATE") if !sql.contains(" PUBLICATION ") => "CREATE",
         ("schema", _) => "USAGE",
         ("table", "INSERT" | "COPY") => "INSERT",
         ("table", "UPDATE") => "UPDATE",

@@ -174,7 +174,6 @@ impl SidePoller {
         self.counts.retain_only(&raw);
         let now = Instant::now();
         let plan = self.counts.plan(&raw, forced, s.exact_count_max_rows, now);
-        let budget_start = Instant::now();
         // Keyed by reference: a linear search per count cloned both names of every table,
         // which dominated the client's CPU with 10 000 tables.
         let by_key: HashMap<(&str, &str), &RawTable> = raw
@@ -185,37 +184,7 @@ impl SidePoller {
             .iter()
             .filter_map(|k| by_key.get(&(k.0.as_str(), k.1.as_str())).copied())
             .collect();
-        let is_forced = |t: &RawTable| !forced.is_empty() && forced.contains(&t.key());
-        for batch in counts::batches(&planned) {
-            if !batch.iter().any(|t| is_forced(t)) && budget_start.elapsed() > COUNT_BUDGET {
-                break;
-            }
-            let targets: Vec<catalog::CountTarget> = batch
-                .iter()
-                .map(|t| (t.schema.as_str(), t.name.as_str(), has_soft_delete(t)))
-                .collect();
-            match catalog::count_rows_many(c, &targets).await {
-                Ok(rows) => {
-                    let at = Instant::now();
-                    for (t, n) in batch.iter().zip(rows) {
-                        self.counts.record(t, n, at);
-                    }
-                }
-                Err(e) if is_fatal(&e) => return Err(e),
-                // A table dropped mid-poll or unreadable fails its statement: the others
-                // are counted one by one, and that one keeps its estimate.
-                Err(_) if batch.len() > 1 => {
-                    for (t, target) in batch.iter().zip(&targets) {
-                        match catalog::count_rows_many(c, std::slice::from_ref(target)).await {
-                            Ok(rows) => self.counts.record(t, rows[0], Instant::now()),
-                            Err(e) if is_fatal(&e) => return Err(e),
-                            Err(_) => {}
-                        }
-                    }
-                }
-                Err(_) => {}
-            }
-        }
+        count_exactly(&mut self.counts, c, &planned, forced).await?;
         // The catalog rows moved into the snapshot rather than cloned: with 10 000 tables
         // the copies of names and columns were a fifth of a poll's CPU.
         let now = Instant::now();
@@ -240,6 +209,73 @@ impl SidePoller {
             soft_delete_column,
         }
     }
+}
+
+/// Counts `planned` tables exactly, in order, within [`COUNT_BUDGET`] (forced ones
+/// whatever the time), several small tables per statement. `Err` only when the
+/// connection is lost.
+async fn count_exactly(
+    counts: &mut CountCache,
+    c: &tokio_postgres::Client,
+    planned: &[&RawTable],
+    forced: &HashSet<TableKey>,
+) -> Result<(), PgError> {
+    let started = Instant::now();
+    let is_forced = |t: &RawTable| !forced.is_empty() && forced.contains(&t.key());
+    let over_budget = |batch: &[&RawTable]| {
+        !batch.iter().any(|t| is_forced(t)) && started.elapsed() > COUNT_BUDGET
+    };
+    for batch in counts::batches(planned) {
+        if over_budget(&batch) {
+            break;
+        }
+        let targets: Vec<catalog::CountTarget> = batch.iter().map(|t| count_target(t)).collect();
+        match catalog::count_rows_many(c, &targets).await {
+            Ok(rows) => {
+                let at = Instant::now();
+                for (t, n) in batch.iter().zip(rows) {
+                    counts.record(t, n, at);
+                }
+            }
+            Err(e) if is_fatal(&e) => return Err(e),
+            // One table gone, unreadable or altered fails the whole statement: the others
+            // are counted one by one, still within the budget.
+            Err(e) if batch.len() > 1 && is_about_one_table(&e) => {
+                for t in &batch {
+                    if over_budget(std::slice::from_ref(t)) {
+                        break;
+                    }
+                    match catalog::count_rows_many(c, &[count_target(t)]).await {
+                        Ok(rows) => counts.record(t, rows[0], Instant::now()),
+                        Err(e) if is_fatal(&e) => return Err(e),
+                        Err(_) => counts.refused(t, Instant::now()),
+                    }
+                }
+            }
+            Err(e) if is_about_one_table(&e) => counts.refused(batch[0], Instant::now()),
+            // A lock or a statement timeout: the time is spent, the rest waits for the
+            // next poll. A table counted alone that fails keeps its estimate for a while.
+            Err(_) => {
+                if let [t] = batch.as_slice() {
+                    counts.refused(t, Instant::now());
+                }
+                break;
+            }
+        }
+    }
+    Ok(())
+}
+
+fn count_target(t: &RawTable) -> catalog::CountTarget<'_> {
+    (t.schema.as_str(), t.name.as_str(), has_soft_delete(t))
+}
+
+/// Errors that one table of a statement causes: gone, unreadable, a column dropped.
+fn is_about_one_table(e: &PgError) -> bool {
+    matches!(
+        e.sqlstate.as_deref(),
+        Some("42P01" | "42501" | "42703" | "3F000")
+    )
 }
 
 fn has_soft_delete(t: &RawTable) -> bool {

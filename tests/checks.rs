@@ -862,6 +862,24 @@ async fn partitioned_table_published_without_its_root_warns_then_passes_with_the
     );
     expect(&checks, "source.replica_identity", Status::Ok, &[]);
 
+    // Its rows live in its partitions: counted exactly all the same (the partitions'
+    // counters stand for the table's).
+    sql(
+        &s.source,
+        "INSERT INTO mesure SELECT g, '2026-03-01' FROM generate_series(1, 3) g",
+    )
+    .await;
+    let exact = common::eventually(Duration::from_secs(30), || async {
+        let (snap, _) = poll_with(s, &HashSet::new()).await;
+        snap.source.table("public", "mesure").and_then(|t| t.rows)
+            == Some(RowCount {
+                rows: 3,
+                exact: true,
+            })
+    })
+    .await;
+    assert!(exact, "a partitioned table gets an exact count");
+
     // Only one partition of another partitioned table is published: that table is not.
     sql(
         &s.source,

@@ -421,3 +421,47 @@ async fn ten_thousand_published_tables_are_checked_in_bounded_memory() {
         .await
         .unwrap();
 }
+
+#[tokio::test]
+async fn a_locked_table_keeps_its_estimate_and_the_side_stays_up() {
+    let lab = lab().await;
+    let settings = quick(&lab.settings());
+    // Another session holds tache locked for the whole test: its count waits for the
+    // lock until the statement times out.
+    let locker = syncwatch::pg::connect(&lab.source.admin("tasks_list"), Duration::from_secs(60))
+        .await
+        .unwrap();
+    locker
+        .client
+        .batch_execute("BEGIN; LOCK TABLE tache IN ACCESS EXCLUSIVE MODE")
+        .await
+        .unwrap();
+    let mut src = SidePoller::new(SideRole::Source, &settings);
+    for _ in 0..3 {
+        let s = src.poll(&[], &HashSet::new()).await;
+        assert!(
+            s.reach.is_up(),
+            "a locked table took the side down: {:?}",
+            s.reach
+        );
+        let rows = |t: &str| s.table("public", t).and_then(|t| t.rows);
+        assert!(
+            rows("tache").is_some_and(|r| !r.exact),
+            "{:?}",
+            rows("tache")
+        );
+    }
+    // Once it is free, it is counted again.
+    locker.client.batch_execute("ROLLBACK").await.unwrap();
+    let counted = poll_until(&mut src, |s| {
+        s.table("public", "tache")
+            .and_then(|t| t.rows)
+            .is_some_and(|r| r.exact)
+    })
+    .await;
+    assert!(counted, "tache counted once the lock is gone");
+    drop(locker);
+    tokio::task::spawn_blocking(move || drop(lab))
+        .await
+        .unwrap();
+}

@@ -131,8 +131,9 @@ fn family(base: &str) -> Family {
     }
 }
 
-/// How one compared column is read on each side: a canonical value (compared as text
-/// when listing changed columns) and a typed hash of it (summed per segment).
+/// How one compared column is read on each side: a canonical value (printed as text in
+/// the rows of a table without a key) and a typed hash of it (combined per row, summed
+/// per segment, and compared column by column for a changed row).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Canon {
     pub src: String,

@@ -152,14 +152,15 @@ pub async fn publication(c: &Client, version: i32, name: &str) -> R<Option<Publi
     // back to its top-most ancestor that the publication itself names (all tables, the
     // table, or from 15 its schema), so a published partitioned table reads as published.
     // In a CASE, ancestors are looked up for partitions only: with 10 000 plain tables a
-    // lateral join for every table made the query half as slow again.
+    // lateral join for every table made the query half as slow again. A partition
+    // detached while the query runs has no ancestor left: it reads as itself.
     let sql = format!(
         "SELECT DISTINCT ON (1, 2) n.nspname::text, c.relname::text, {}, {}
            FROM pg_publication p
            JOIN pg_publication_tables pt ON pt.pubname = p.pubname
            JOIN pg_namespace ln ON ln.nspname = pt.schemaname
            JOIN pg_class l ON l.relnamespace = ln.oid AND l.relname = pt.tablename
-           JOIN pg_class c ON c.oid = CASE WHEN l.relispartition THEN (
+           JOIN pg_class c ON c.oid = CASE WHEN l.relispartition THEN coalesce((
                 SELECT a.relid
                   FROM pg_partition_ancestors(l.oid) WITH ORDINALITY AS a(relid, depth)
                   JOIN pg_class ac ON ac.oid = a.relid
@@ -169,7 +170,7 @@ pub async fn publication(c: &Client, version: i32, name: &str) -> R<Option<Publi
                                     WHERE prpubid = p.oid)
                     {}
                  ORDER BY a.depth DESC
-                 LIMIT 1) ELSE l.oid END
+                 LIMIT 1), l.oid) ELSE l.oid END
            JOIN pg_namespace n ON n.oid = c.relnamespace
           WHERE p.pubname = $1
           ORDER BY 1, 2",
@@ -248,7 +249,9 @@ pub async fn tables(c: &Client, schema: &str, extra: &[(String, String)]) -> R<V
         .query(
             // The statistics functions rather than pg_stat_user_tables, and the primary
             // key's attnums rather than a subquery for its names: with 10 000 tables the
-            // view and the per-table subqueries made this query four times slower.
+            // view and the per-table subqueries made this query four times slower. A
+            // partitioned table's rows live in its leaves: their counters add up, so that
+            // writes to any partition make its cached count due again.
             "SELECT c.oid, n.nspname::text, c.relname::text, c.relreplident::text, c.relkind = 'p',
                     pk.indkey IS NOT NULL,
                     (SELECT ic.relname::text
@@ -261,9 +264,15 @@ pub async fn tables(c: &Client, schema: &str, extra: &[(String, String)]) -> R<V
                                            AND NOT a.attnotnull)
                       ORDER BY ic.relname LIMIT 1),
                     c.reltuples::bigint,
-                    CASE WHEN c.relkind = 'r' THEN pg_stat_get_live_tuples(c.oid) END,
-                    CASE WHEN c.relkind = 'r'
-                         THEN pg_stat_get_tuples_inserted(c.oid) + pg_stat_get_tuples_deleted(c.oid) END,
+                    CASE WHEN c.relkind = 'p'
+                         THEN (SELECT sum(pg_stat_get_live_tuples(p.relid))::bigint
+                                 FROM pg_partition_tree(c.oid) p WHERE p.isleaf)
+                         ELSE pg_stat_get_live_tuples(c.oid) END,
+                    CASE WHEN c.relkind = 'p'
+                         THEN (SELECT sum(pg_stat_get_tuples_inserted(p.relid)
+                                          + pg_stat_get_tuples_deleted(p.relid))::bigint
+                                 FROM pg_partition_tree(c.oid) p WHERE p.isleaf)
+                         ELSE pg_stat_get_tuples_inserted(c.oid) + pg_stat_get_tuples_deleted(c.oid) END,
                     pk.indkey::int2[]
                FROM pg_class c
                JOIN pg_namespace n ON n.oid = c.relnamespace
