@@ -87,7 +87,7 @@ impl SidePoller {
                     .unwrap_or_else(|| Reach::Unreachable("reconnecting".into()));
                 return SideSnapshot::down(endpoint, reach);
             }
-            match pg::connect(&self.endpoint, self.settings.statement_timeout).await {
+            match self.connect().await {
                 Ok(s) => {
                     self.session = Some(s);
                     self.failures = 0;
@@ -111,6 +111,21 @@ impl SidePoller {
                 self.went_down(endpoint, &e)
             }
         }
+    }
+
+    /// A session whose statements wait at most a quarter of `statement_timeout` for a
+    /// lock: a table locked elsewhere (ALTER TABLE, VACUUM FULL, TRUNCATE in a long
+    /// transaction) then fails the one part that reads it, with the reason, instead of
+    /// holding the whole poll past its limit and the side looking down.
+    async fn connect(&self) -> Result<Session, PgError> {
+        let session = pg::connect(&self.endpoint, self.settings.statement_timeout).await?;
+        let lock_ms = (self.settings.statement_timeout / 4).as_millis().max(1);
+        session
+            .client
+            .batch_execute(&format!("SET lock_timeout = {lock_ms}"))
+            .await
+            .map_err(|e| PgError::from_query(&e))?;
+        Ok(session)
     }
 
     fn went_down(&mut self, endpoint: String, e: &PgError) -> SideSnapshot {

@@ -450,6 +450,11 @@ async fn a_locked_table_keeps_its_estimate_and_the_side_stays_up() {
             "{:?}",
             rows("tache")
         );
+        // From 16 the publication's column lists open its tables: that part waits for
+        // the lock too, and says so.
+        if let syncwatch::snapshot::Fetched::Failed(why) = &s.publication {
+            assert!(why.contains("holds a lock"), "{why}");
+        }
     }
     // Once it is free, it is counted again.
     locker.client.batch_execute("ROLLBACK").await.unwrap();

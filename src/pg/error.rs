@@ -125,6 +125,10 @@ impl PgError {
             if kind == Kind::Timeout {
                 message = "statement timed out (statement_timeout): the server is overloaded or a lock is held"
                     .to_string();
+            } else if code == "55P03" {
+                message = format!(
+                    "{message}: another session holds a lock on what this reads (see pg_locks and pg_stat_activity)"
+                );
             } else if let Some(hint) = db.hint() {
                 message = format!("{message} (hint: {hint})");
             }
