@@ -54,14 +54,8 @@ async fn main() -> color_eyre::Result<()> {
     let cmd = format!(
         "{} --source '{}' --dest '{}'",
         env!("CARGO_BIN_EXE_syncwatch"),
-        lab.settings
-            .source
-            .conninfo(false)
-            .replace("password=******** ", ""),
-        lab.settings
-            .dest
-            .conninfo(false)
-            .replace("password=******** ", ""),
+        lab.settings.source.conninfo_without_password(),
+        lab.settings.dest.conninfo_without_password(),
     );
     tmux(
         &socket,

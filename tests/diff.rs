@@ -777,9 +777,9 @@ async fn huge_values_and_rows_of_nulls_are_told_apart_without_reading_the_values
     let (code, out, peak_kib) = common::run_with_peak_rss(
         std::process::Command::new(env!("CARGO_BIN_EXE_syncwatch"))
             .args(["diff", "doc", "--json", "--source"])
-            .arg(common::conninfo_without_password(&t.settings.source))
+            .arg(t.settings.source.conninfo_without_password())
             .arg("--dest")
-            .arg(common::conninfo_without_password(&t.settings.dest))
+            .arg(t.settings.dest.conninfo_without_password())
             .env(
                 "PGPASSWORD",
                 t.settings.source.password.as_ref().unwrap().expose(),

@@ -390,9 +390,9 @@ async fn ten_thousand_published_tables_are_checked_in_bounded_memory() {
                 "many",
             ])
             .arg("--source")
-            .arg(common::conninfo_without_password(&settings.source))
+            .arg(settings.source.conninfo_without_password())
             .arg("--dest")
-            .arg(common::conninfo_without_password(&settings.dest)),
+            .arg(settings.dest.conninfo_without_password()),
     );
     let doc: serde_json::Value = serde_json::from_str(&out)
         .unwrap_or_else(|e| panic!("check --json printed no JSON ({e}), exit {code:?}:\n{out}"));

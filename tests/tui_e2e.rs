@@ -79,13 +79,11 @@ impl Tmux {
     /// Runs the binary in the pane's shell against `settings`, without a password on its
     /// command line (the guide's default password applies).
     fn start_syncwatch(&self, settings: &syncwatch::config::Settings, extra: &str) {
-        let without_password =
-            |ep: &syncwatch::config::Endpoint| ep.conninfo(false).replace("password=******** ", "");
         let cmd = format!(
             "{} --source '{}' --dest '{}' {extra}",
             env!("CARGO_BIN_EXE_syncwatch"),
-            without_password(&settings.source),
-            without_password(&settings.dest),
+            settings.source.conninfo_without_password(),
+            settings.dest.conninfo_without_password(),
         );
         self.literal(&cmd);
         self.keys(&["Enter"]);

@@ -153,19 +153,31 @@ impl Endpoint {
 
     /// A libpq `key=value` string; the password is replaced by `********` unless asked for.
     pub fn conninfo(&self, show_password: bool) -> String {
+        let shown = self.password.as_ref().map(|p| {
+            if show_password {
+                p.expose()
+            } else {
+                "********"
+            }
+        });
+        self.conninfo_with(shown)
+    }
+
+    /// The same without any password, for a child process's command line (which every
+    /// user can read): the child takes it from `PGPASSWORD`, `~/.pgpass` or the default.
+    pub fn conninfo_without_password(&self) -> String {
+        self.conninfo_with(None)
+    }
+
+    fn conninfo_with(&self, password: Option<&str>) -> String {
         let mut parts = vec![
             format!("host={}", quote_conninfo(&self.host)),
             format!("port={}", self.port),
             format!("user={}", quote_conninfo(&self.user)),
             format!("dbname={}", quote_conninfo(&self.dbname)),
         ];
-        if let Some(p) = &self.password {
-            let shown = if show_password {
-                p.expose()
-            } else {
-                "********"
-            };
-            parts.push(format!("password={}", quote_conninfo(shown)));
+        if let Some(p) = password {
+            parts.push(format!("password={}", quote_conninfo(p)));
         }
         if self.sslmode != SslMode::Prefer {
             parts.push(format!("sslmode={}", self.sslmode));
@@ -539,6 +551,12 @@ mod tests {
             assert!(!text.contains("hunter2"), "{text}");
         }
         assert!(s.source.conninfo(true).contains("password=hunter2"));
+        let child = s.source.conninfo_without_password();
+        assert!(!child.contains("password"), "{child}");
+        assert_eq!(
+            child,
+            s.source.conninfo(false).replace(" password=********", "")
+        );
     }
 
     #[test]

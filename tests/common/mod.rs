@@ -197,13 +197,3 @@ pub fn run_with_peak_rss(cmd: &mut std::process::Command) -> (Option<i32>, Strin
     let code = libc::WIFEXITED(status).then(|| libc::WEXITSTATUS(status));
     (code, out, usage.ru_maxrss)
 }
-
-/// The endpoint as a connection string for a child's command line: no password there
-/// (children get it through `PGPASSWORD` or the guide's default).
-pub fn conninfo_without_password(ep: &syncwatch::config::Endpoint) -> String {
-    ep.conninfo(false)
-        .split(' ')
-        .filter(|p| !p.starts_with("password="))
-        .collect::<Vec<_>>()
-        .join(" ")
-}
