@@ -18,7 +18,7 @@ use syncwatch::diff::cli::{self, DiffArgs};
 use syncwatch::diff::{
     self, DiffError, DiffKind, DiffOptions, Phase, Progress, ProgressFn, Side, TableDiff,
 };
-use syncwatch::lab::{self, Lab, exec};
+use syncwatch::lab::{self, exec};
 use syncwatch::pg::quote;
 
 struct Pair {
@@ -585,13 +585,7 @@ async fn a_row_that_differs_only_in_a_vector_value() {
 
 #[tokio::test]
 async fn rows_in_flight_under_native_replication_are_not_drift() {
-    let bin = any_bin();
-    let b = bin.clone();
-    let lab = tokio::task::spawn_blocking(move || Lab::start(&b, &b))
-        .await
-        .unwrap()
-        .unwrap();
-    lab.bootstrap().await.unwrap();
+    let lab = common::guide_lab().await;
     lab.subscribe().await.unwrap();
     let settings = lab.settings();
     exec(

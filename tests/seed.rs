@@ -18,16 +18,6 @@ use syncwatch::seed::{self, Cancel, Mix, Progress, SeedRequest, Traffic, Traffic
 const T: Duration = Duration::from_secs(30);
 const CATCH_UP: Duration = Duration::from_secs(120);
 
-async fn start(bin: &PgBin) -> Lab {
-    let b = bin.clone();
-    let lab = tokio::task::spawn_blocking(move || Lab::start(&b, &b))
-        .await
-        .unwrap()
-        .unwrap();
-    lab.bootstrap().await.unwrap();
-    lab
-}
-
 async fn stop(lab: Lab) {
     tokio::task::spawn_blocking(move || drop(lab))
         .await
@@ -61,7 +51,7 @@ const ORPHAN_TASKS: &str = "SELECT count(*) FROM tache t WHERE t.utilisateur_id 
       AND NOT EXISTS (SELECT 1 FROM utilisateur u WHERE u.id = t.utilisateur_id)";
 
 async fn sample_schema_counts_rows_and_keys(bin: PgBin) {
-    let lab = start(&bin).await;
+    let lab = common::guide_lab_on(&bin).await;
     let settings = lab.settings();
     let src = pg::connect(&settings.source, T).await.unwrap();
 
@@ -183,7 +173,7 @@ async fn sample_schema_exact_counts_and_foreign_keys_on_every_server() {
 
 /// A table with a column of every type the generator knows (vector only with pgvector).
 async fn every_type_is_accepted(bin: PgBin) {
-    let lab = start(&bin).await;
+    let lab = common::guide_lab_on(&bin).await;
     let settings = lab.settings();
     let src = pg::connect(&settings.source, T).await.unwrap();
     let citext: bool = src
@@ -398,7 +388,7 @@ async fn every_generated_type_is_accepted_by_the_server() {
 #[tokio::test]
 async fn a_cancelled_seed_leaves_whole_batches_and_says_how_many_rows() {
     let bin = common::all_bins().remove(0);
-    let lab = start(&bin).await;
+    let lab = common::guide_lab_on(&bin).await;
     let settings = lab.settings();
     let src = pg::connect(&settings.source, T).await.unwrap();
     seed::sample(&src.client, 50, 0).await.unwrap();
@@ -447,7 +437,7 @@ async fn a_cancelled_seed_leaves_whole_batches_and_says_how_many_rows() {
 #[tokio::test]
 async fn refusals_name_the_type_the_missing_table_and_read_only_mode() {
     let bin = common::all_bins().remove(0);
-    let lab = start(&bin).await;
+    let lab = common::guide_lab_on(&bin).await;
     let settings = lab.settings();
     app(
         &lab,
@@ -509,7 +499,7 @@ async fn refusals_name_the_type_the_missing_table_and_read_only_mode() {
 #[tokio::test]
 async fn identifiers_that_need_quoting_work_for_seed_and_traffic() {
     let bin = common::all_bins().remove(0);
-    let lab = start(&bin).await;
+    let lab = common::guide_lab_on(&bin).await;
     app(
         &lab,
         r#"CREATE SCHEMA "Schéma ω";
@@ -596,7 +586,7 @@ async fn identifiers_that_need_quoting_work_for_seed_and_traffic() {
 }
 
 async fn traffic_replicates(bin: PgBin) {
-    let lab = start(&bin).await;
+    let lab = common::guide_lab_on(&bin).await;
     let settings = lab.settings();
     let src = pg::connect(&settings.source, T).await.unwrap();
     let dst = pg::connect(&settings.dest, T).await.unwrap();

@@ -159,7 +159,12 @@ where
 /// A source and a destination on the first installation, set up from `sql/` as the
 /// guide says (no subscription yet).
 pub async fn guide_lab() -> syncwatch::lab::Lab {
-    let bin = all_bins().remove(0);
+    guide_lab_on(&all_bins().remove(0)).await
+}
+
+/// The same on the installation `bin`.
+pub async fn guide_lab_on(bin: &PgBin) -> syncwatch::lab::Lab {
+    let bin = bin.clone();
     let lab = tokio::task::spawn_blocking(move || syncwatch::lab::Lab::start(&bin, &bin))
         .await
         .unwrap()
