@@ -278,15 +278,7 @@ async fn f_shows_the_fix_n_changes_nothing_and_y_applies_it() {
     let src = pg::connect(&settings.source, Duration::from_secs(10))
         .await
         .unwrap();
-    let n: i64 = src
-        .client
-        .query_one(
-            "SELECT count(*) FROM pg_publication WHERE pubname = 'airbyte_publication'",
-            &[],
-        )
-        .await
-        .unwrap()
-        .get(0);
+    let n = count(&src, PUBLICATIONS).await;
     assert_eq!(n, 0, "n changed nothing");
 
     tmux.keys(&["f"]);
@@ -295,15 +287,7 @@ async fn f_shows_the_fix_n_changes_nothing_and_y_applies_it() {
     tmux.keys(&["y"]);
     tmux.wait_for("the publication ok", |s| s.contains("✓ src publication"))
         .await;
-    let n: i64 = src
-        .client
-        .query_one(
-            "SELECT count(*) FROM pg_publication WHERE pubname = 'airbyte_publication'",
-            &[],
-        )
-        .await
-        .unwrap()
-        .get(0);
+    let n = count(&src, PUBLICATIONS).await;
     assert_eq!(n, 1);
     tmux.keys(&["q"]);
     drop(src);
@@ -348,6 +332,15 @@ async fn the_screen_shows_a_killed_destination_keeps_its_keys_and_recovers() {
 }
 
 /// The line of `table` in the tables pane.
+/// How many publications the guide's name has.
+const PUBLICATIONS: &str =
+    "SELECT count(*) FROM pg_publication WHERE pubname = 'airbyte_publication'";
+
+/// The single count `sql` returns.
+async fn count(session: &pg::Session, sql: &str) -> i64 {
+    session.client.query_one(sql, &[]).await.unwrap().get(0)
+}
+
 /// `?` opens the help built from the key table; Esc closes it.
 async fn help_opens_and_closes(tmux: &Tmux) {
     tmux.keys(&["?"]);
@@ -717,15 +710,7 @@ async fn a_pg_monitor_only_role_runs_the_whole_tui_and_each_write_names_the_miss
     let admin = pg::connect(&lab.source.admin(&db), Duration::from_secs(10))
         .await
         .unwrap();
-    let publications: i64 = admin
-        .client
-        .query_one(
-            "SELECT count(*) FROM pg_publication WHERE pubname = 'airbyte_publication'",
-            &[],
-        )
-        .await
-        .unwrap()
-        .get(0);
+    let publications = count(&admin, PUBLICATIONS).await;
     assert_eq!(publications, 0, "the refused fix changed nothing");
 
     // s: the seed form, y; COPY is refused and the log names INSERT and its GRANT.
@@ -765,12 +750,7 @@ async fn a_pg_monitor_only_role_runs_the_whole_tui_and_each_write_names_the_miss
     );
     // Nothing was written.
     for (table, rows) in [("tache", 50), ("utilisateur", 20)] {
-        let n: i64 = admin
-            .client
-            .query_one(&format!("SELECT count(*) FROM {table}"), &[])
-            .await
-            .unwrap()
-            .get(0);
+        let n = count(&admin, &format!("SELECT count(*) FROM {table}")).await;
         assert_eq!(n, rows, "{table}");
     }
     drop(admin);
