@@ -119,19 +119,15 @@ impl CountCache {
 
     /// Tables to count exactly, in order: those asked for, then never-counted or changed
     /// tables under `max_rows`, smallest first (cheapest, and most likely to be watched).
-    pub fn plan(
+    pub fn plan<'a>(
         &self,
-        tables: &[RawTable],
+        tables: &'a [RawTable],
         forced: &HashSet<TableKey>,
         max_rows: u64,
         now: Instant,
-    ) -> Vec<TableKey> {
+    ) -> Vec<&'a RawTable> {
         let is_forced = |t: &RawTable| !forced.is_empty() && forced.contains(&t.key());
-        let mut asked: Vec<TableKey> = tables
-            .iter()
-            .filter(|t| is_forced(t))
-            .map(RawTable::key)
-            .collect();
+        let mut asked: Vec<&RawTable> = tables.iter().filter(|t| is_forced(t)).collect();
         // Each table with when its still-current count was taken (None: changed or never
         // counted), looked up once: the sort below compares 10 000 tables in a big poll.
         let mut due: Vec<(&RawTable, Option<Instant>)> = tables
@@ -164,7 +160,7 @@ impl CountCache {
                 .then_with(|| a.schema.cmp(&b.schema))
                 .then_with(|| a.name.cmp(&b.name))
         });
-        asked.extend(due.into_iter().map(|(t, _)| t.key()));
+        asked.extend(due.into_iter().map(|(t, _)| t));
         asked
     }
 }
@@ -262,7 +258,7 @@ mod tests {
             table("small", 3, Some(1)),
         ];
         let plan = cache.plan(&tables, &HashSet::new(), 1_000_000, now());
-        let names: Vec<&str> = plan.iter().map(|k| k.1.as_str()).collect();
+        let names: Vec<&str> = plan.iter().map(|t| t.name.as_str()).collect();
         assert_eq!(names, ["small", "mid"]);
         assert_eq!(
             cache.resolve(&tables[0], now()),
@@ -316,7 +312,7 @@ mod tests {
         let tables = [table("a", 1, Some(1)), table("huge", 9_000_000, Some(1))];
         let forced: HashSet<TableKey> = [("public".to_string(), "huge".to_string())].into();
         let plan = cache.plan(&tables, &forced, 1_000_000, now());
-        assert_eq!(plan[0].1, "huge");
+        assert_eq!(plan[0].name, "huge");
         assert_eq!(plan.len(), 2);
     }
 
@@ -367,8 +363,9 @@ mod tests {
         cache.record(&old, 1, t0);
         cache.record(&table("changed", 1, Some(1)), 1, t0);
         let changed = table("changed", 1, Some(2));
-        let plan = cache.plan(&[old, changed], &HashSet::new(), 100, t0 + MAX_AGE);
-        let names: Vec<&str> = plan.iter().map(|k| k.1.as_str()).collect();
+        let tables = [old, changed];
+        let plan = cache.plan(&tables, &HashSet::new(), 100, t0 + MAX_AGE);
+        let names: Vec<&str> = plan.iter().map(|t| t.name.as_str()).collect();
         assert_eq!(names, ["changed", "old"]);
     }
 }

@@ -2,7 +2,7 @@
 //! time, and always returns a [`SideSnapshot`] — a side that is down, stalled or refusing
 //! is a state in the snapshot, never an error.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
 use crate::config::{Endpoint, Engine, Settings};
@@ -188,17 +188,7 @@ impl SidePoller {
         };
         self.counts.retain_only(&raw);
         let now = Instant::now();
-        let plan = self.counts.plan(&raw, forced, s.exact_count_max_rows, now);
-        // Keyed by reference: a linear search per count cloned both names of every table,
-        // which dominated the client's CPU with 10 000 tables.
-        let by_key: HashMap<(&str, &str), &RawTable> = raw
-            .iter()
-            .map(|t| ((t.schema.as_str(), t.name.as_str()), t))
-            .collect();
-        let planned: Vec<&RawTable> = plan
-            .iter()
-            .filter_map(|k| by_key.get(&(k.0.as_str(), k.1.as_str())).copied())
-            .collect();
+        let planned = self.counts.plan(&raw, forced, s.exact_count_max_rows, now);
         count_exactly(&mut self.counts, c, &planned, forced).await?;
         // The catalog rows moved into the snapshot rather than cloned: with 10 000 tables
         // the copies of names and columns were a fifth of a poll's CPU.

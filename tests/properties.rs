@@ -101,7 +101,11 @@ proptest! {
             .filter(|&&i| i < tables.len())
             .map(|&i| ("public".to_string(), format!("t{i}")))
             .collect();
-        let plan = CountCache::default().plan(&tables, &forced, max, std::time::Instant::now());
+        let plan: Vec<(String, String)> = CountCache::default()
+            .plan(&tables, &forced, max, std::time::Instant::now())
+            .into_iter()
+            .map(RawTable::key)
+            .collect();
         let known: HashSet<(String, String)> = tables.iter().map(RawTable::key).collect();
         prop_assert!(plan.iter().all(|k| known.contains(k)));
         prop_assert_eq!(plan.iter().collect::<HashSet<_>>().len(), plan.len(), "no table twice");
