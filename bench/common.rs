@@ -1,8 +1,8 @@
 //! Shared by the benchmarks: a source and a destination with many published tables.
 
-use syncwatch::cluster::{self, Cluster};
 use syncwatch::config::Settings;
-use syncwatch::lab;
+use syncwatch::sandbox::cluster::{self, Cluster};
+use syncwatch::sandbox::lab;
 
 pub struct ManyTables {
     pub source: Cluster,

@@ -13,11 +13,11 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use syncwatch::cluster::{self, Cluster};
 use syncwatch::config::{Endpoint, Settings};
-use syncwatch::diff::{self, DiffOptions};
-use syncwatch::lab;
-use syncwatch::pg;
+use syncwatch::io::diff::{self as driver, DiffOptions};
+use syncwatch::io::pg;
+use syncwatch::sandbox::cluster::{self, Cluster};
+use syncwatch::sandbox::lab;
 
 const PLANTED: i64 = 40;
 const VENV: &str = "/tmp/syncwatch-bench-reladiff";
@@ -252,7 +252,7 @@ async fn main() -> color_eyre::Result<()> {
     for _ in 0..RUNS {
         floor.push(floor_scan().await?);
         let t = Instant::now();
-        let d = diff::diff_table(&settings, "public", "tache", &opts, None).await?;
+        let d = driver::diff_table(&settings, "public", "tache", &opts, None).await?;
         ours.push(t.elapsed().as_secs_f64());
         found_diffs = d.drift_count();
         if d.missing.len() as i64 != PLANTED

@@ -4,10 +4,11 @@
 
 use std::collections::HashSet;
 use std::time::{Duration, Instant};
+use syncwatch::model::side::Side;
 
-use syncwatch::cluster::{self, Cluster};
-use syncwatch::lab::Lab;
-use syncwatch::poll::{SidePoller, SideRole};
+use syncwatch::io::poll::SidePoller;
+use syncwatch::sandbox::cluster::{self, Cluster};
+use syncwatch::sandbox::lab::Lab;
 
 const ROUNDS: usize = 20;
 
@@ -52,15 +53,15 @@ async fn main() -> color_eyre::Result<()> {
         "{:<34} {:>9} {:>9} {:>11} {:>11}",
         "fault", "injected", "survived", "median ms", "max ms"
     );
-    for role in [SideRole::Source, SideRole::Dest] {
+    for role in [Side::Source, Side::Dest] {
         let mut poller = SidePoller::new(role, &settings);
         until(&mut poller, true).await;
         let (mut noticed, mut recovered) = (Vec::new(), Vec::new());
         let mut survived = 0;
         for _ in 0..ROUNDS {
             let cluster: &mut Cluster = match role {
-                SideRole::Source => &mut lab.source,
-                SideRole::Dest => &mut lab.dest,
+                Side::Source => &mut lab.source,
+                Side::Dest => &mut lab.dest,
             };
             tokio::task::block_in_place(|| cluster.crash())?;
             noticed.push(until(&mut poller, false).await);
@@ -91,7 +92,7 @@ async fn main() -> color_eyre::Result<()> {
         );
     }
     // A server that stops answering: every process of it stopped.
-    let mut poller = SidePoller::new(SideRole::Dest, &settings);
+    let mut poller = SidePoller::new(Side::Dest, &settings);
     until(&mut poller, true).await;
     lab.dest.pause();
     let t = Instant::now();
@@ -103,7 +104,10 @@ async fn main() -> color_eyre::Result<()> {
         "{:<34} {:>9} {:>9} {:>11.0} {:>11.0}",
         "SIGSTOP destination: timed out",
         1,
-        usize::from(matches!(snap.reach, syncwatch::snapshot::Reach::Timeout(_))),
+        usize::from(matches!(
+            snap.reach,
+            syncwatch::model::snapshot::Reach::Timeout(_)
+        )),
         timeout.as_secs_f64() * 1000.0,
         timeout.as_secs_f64() * 1000.0
     );

@@ -9,8 +9,9 @@ mod common;
 
 use std::collections::HashSet;
 use std::time::{Duration, Instant};
+use syncwatch::model::side::Side;
 
-use syncwatch::poll::{SidePoller, SideRole, wanted_on_dest};
+use syncwatch::io::poll::{SidePoller, wanted_on_dest};
 
 fn percentile(sorted: &[f64], p: f64) -> f64 {
     let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
@@ -29,8 +30,8 @@ async fn main() -> color_eyre::Result<()> {
         statement_timeout: Duration::from_secs(30),
         ..lab.settings.clone()
     };
-    let mut sp = SidePoller::new(SideRole::Source, &settings);
-    let mut dp = SidePoller::new(SideRole::Dest, &settings);
+    let mut sp = SidePoller::new(Side::Source, &settings);
+    let mut dp = SidePoller::new(Side::Dest, &settings);
     let none = HashSet::new();
     let mut rows = Vec::new();
     for i in 0..40 {
@@ -38,7 +39,7 @@ async fn main() -> color_eyre::Result<()> {
         let s = sp.poll(&[], &none).await;
         let d = dp.poll(&wanted_on_dest(&s), &none).await;
         let total = t.elapsed().as_secs_f64() * 1000.0;
-        let exact = |snap: &syncwatch::snapshot::SideSnapshot| {
+        let exact = |snap: &syncwatch::model::snapshot::SideSnapshot| {
             snap.tables
                 .ok()
                 .map(|ts| {

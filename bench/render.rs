@@ -2,13 +2,13 @@
 //! histories (60 polls) and draws it into ratatui's TestBackend at several sizes.
 
 use std::time::Instant;
+use syncwatch::model::side::Side;
 
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use syncwatch::config::{Engine, Settings};
-use syncwatch::fixtures::many_tables;
-use syncwatch::poll::SideRole;
-use syncwatch::snapshot::{Fetched, RowCount};
+use syncwatch::model::snapshot::{Fetched, RowCount};
+use syncwatch::testing::many_tables;
 use syncwatch::tui::action::Action;
 use syncwatch::tui::app::App;
 use syncwatch::tui::draw::draw;
@@ -40,8 +40,8 @@ fn main() {
         }
         let at = poll * 1000;
         app.update(Action::Tick(at));
-        app.update(Action::Polled(SideRole::Source, Box::new(snap.source), at));
-        app.update(Action::Polled(SideRole::Dest, Box::new(snap.dest), at));
+        app.update(Action::Polled(Side::Source, Box::new(snap.source), at));
+        app.update(Action::Polled(Side::Dest, Box::new(snap.dest), at));
     }
     app.update(Action::CycleSort); // sort by Δ: the costlier order
     let theme = Theme { color: true };

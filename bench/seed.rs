@@ -11,11 +11,12 @@
 
 use std::time::{Duration, Instant};
 
-use syncwatch::cluster::{self, Cluster};
 use syncwatch::config::Settings;
-use syncwatch::lab;
-use syncwatch::pg;
-use syncwatch::seed::{self, Cancel, Progress, SeedRequest, words};
+use syncwatch::io::pg;
+use syncwatch::io::seed::{self, Cancel, Progress, SeedRequest};
+use syncwatch::logic::seed::words;
+use syncwatch::sandbox::cluster::{self, Cluster};
+use syncwatch::sandbox::lab;
 
 const USER: &str = "airbyte";
 const PASSWORD: &str = "airbyte";
@@ -179,8 +180,8 @@ async fn shape(settings: &Settings) -> color_eyre::Result<String> {
 
 /// Generating and encoding the tasks alone, without a database: the client's share.
 async fn generation_only(settings: &Settings, tasks: u64) -> color_eyre::Result<f64> {
-    use syncwatch::pg::seed_catalog;
-    use syncwatch::seed::prng::Rng;
+    use syncwatch::io::pg::seed_catalog;
+    use syncwatch::logic::seed::prng::Rng;
     use tokio_postgres::types::private::BytesMut;
     let s = pg::connect(&settings.source, settings.statement_timeout).await?;
     let oid = seed_catalog::resolve_table(&s.client, "tache")
@@ -268,7 +269,10 @@ async fn main() -> color_eyre::Result<()> {
             // Drop the database: the next runs should not pay for its files.
             lab::exec(
                 &server.admin("postgres"),
-                &format!("DROP DATABASE {} WITH (FORCE)", pg::quote::ident(&db)),
+                &format!(
+                    "DROP DATABASE {} WITH (FORCE)",
+                    syncwatch::logic::quote::ident(&db)
+                ),
             )
             .await?;
             match runs.get_mut(i) {

@@ -6,11 +6,9 @@ use std::process::ExitCode;
 use clap::{Args, Parser, Subcommand};
 use color_eyre::eyre::{Result, eyre};
 
+use syncwatch::cmd::{self, check::CheckArgs, demo::DemoArgs, diff::DiffArgs, seed::SeedArgs};
 use syncwatch::config::{Overrides, Settings};
-use syncwatch::demo::{self, DemoOptions};
-use syncwatch::divergence::Tracker;
-use syncwatch::poll::SideRole;
-use syncwatch::{checks, poll, report};
+use syncwatch::model::side::Side;
 
 /// Watch a PostgreSQL → PostgreSQL change-data-capture sync and fix its setup.
 #[derive(Parser, Debug)]
@@ -66,8 +64,8 @@ enum Cmd {
         #[arg(long)]
         dry_run: bool,
         /// Only the source's or only the destination's steps
-        #[arg(long, value_parser = ["src", "dst"])]
-        side: Option<String>,
+        #[arg(long, value_enum)]
+        side: Option<SideArg>,
     },
     /// Load sample rows through binary COPY, then optionally keep change traffic going
     Seed {
@@ -127,6 +125,22 @@ enum Cmd {
     },
 }
 
+/// `--side src|dst`, as the README spells the sides.
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+enum SideArg {
+    Src,
+    Dst,
+}
+
+impl From<SideArg> for Side {
+    fn from(s: SideArg) -> Side {
+        match s {
+            SideArg::Src => Side::Source,
+            SideArg::Dst => Side::Dest,
+        }
+    }
+}
+
 fn main() -> ExitCode {
     if let Err(e) = color_eyre::install() {
         eprintln!("syncwatch: {e}");
@@ -169,36 +183,19 @@ async fn run(cli: Cli) -> Result<ExitCode> {
         engine: g.engine.clone(),
         read_only: g.read_only,
     };
+    let settings = Settings::load(&overrides)?;
+    for w in &settings.warnings {
+        eprintln!("warning: {w}");
+    }
     match cli.command {
-        Some(Cmd::Demo {
-            no_tui,
-            fetch_postgres,
-            pg_bin,
-            show_password,
-            users,
-            tasks,
-        }) => {
-            demo::run(DemoOptions {
-                tui: !no_tui,
-                fetch_postgres,
-                pg_bin,
-                show_password,
-                users,
-                tasks,
-            })
-            .await?;
-            Ok(ExitCode::SUCCESS)
-        }
+        None | Some(Cmd::Tui) => cmd::tui::run(&settings).await,
+        Some(Cmd::Check { json }) => cmd::check::run(&settings, CheckArgs { json }).await,
         Some(Cmd::Setup { dry_run, side }) => {
-            let settings = load(&overrides)?;
-            let side = side.map(|s| {
-                if s == "src" {
-                    SideRole::Source
-                } else {
-                    SideRole::Dest
-                }
-            });
-            syncwatch::setup::run(&settings, dry_run, side).await
+            let args = cmd::setup::SetupArgs {
+                dry_run,
+                side: side.map(Side::from),
+            };
+            cmd::setup::run(&settings, args).await
         }
         Some(Cmd::Seed {
             rows,
@@ -208,9 +205,8 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             duration,
             mix,
         }) => {
-            let settings = load(&overrides)?;
             let mix = mix.parse().map_err(|e: String| eyre!("--mix: {e}"))?;
-            let args = syncwatch::seed::cli::SeedArgs {
+            let args = SeedArgs {
                 rows,
                 table,
                 traffic,
@@ -219,7 +215,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
                 mix,
                 ..Default::default()
             };
-            syncwatch::seed::cli::run(&settings, args).await
+            cmd::seed::run(&settings, args).await
         }
         Some(Cmd::Diff {
             table,
@@ -227,46 +223,31 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             limit,
             no_recheck,
         }) => {
-            let settings = load(&overrides)?;
-            let args = syncwatch::diff::cli::DiffArgs {
+            let args = DiffArgs {
                 table,
                 json,
                 limit,
                 no_recheck,
             };
-            syncwatch::diff::cli::run(&settings, args).await
+            cmd::diff::run(&settings, args).await
         }
-        Some(Cmd::Check { json }) => {
-            let settings = load(&overrides)?;
-            Ok(ExitCode::from(check(&settings, json).await))
-        }
-        None | Some(Cmd::Tui) => {
-            let settings = load(&overrides)?;
-            syncwatch::tui::run(settings, None).await?;
-            Ok(ExitCode::SUCCESS)
+        Some(Cmd::Demo {
+            no_tui,
+            fetch_postgres,
+            pg_bin,
+            show_password,
+            users,
+            tasks,
+        }) => {
+            let args = DemoArgs {
+                tui: !no_tui,
+                fetch_postgres,
+                pg_bin,
+                show_password,
+                users,
+                tasks,
+            };
+            cmd::demo::run(&settings, args).await
         }
     }
-}
-
-fn load(overrides: &Overrides) -> Result<Settings> {
-    let settings = Settings::load(overrides)?;
-    for w in &settings.warnings {
-        eprintln!("warning: {w}");
-    }
-    Ok(settings)
-}
-
-/// One poll, the checks, printed; returns the Nagios exit code.
-async fn check(settings: &Settings, json: bool) -> u8 {
-    let snap = poll::poll_once(settings, &Default::default()).await;
-    let checks = checks::evaluate(&snap, settings);
-    let mut tracker = Tracker::default();
-    tracker.observe(&snap);
-    let text = if json {
-        report::json(&snap, &checks, &tracker)
-    } else {
-        report::human(&snap, &checks, &tracker)
-    };
-    println!("{text}");
-    checks::worst(&checks).exit_code()
 }

@@ -13,14 +13,15 @@ use std::path::PathBuf;
 use std::sync::Mutex;
 use std::time::Duration;
 
-use syncwatch::checks::{self, Check, Status};
-use syncwatch::cluster::{Cluster, PgBin};
 use syncwatch::config::{Endpoint, Engine, Settings};
-use syncwatch::counts::TableKey;
-use syncwatch::lab::{self, Lab, SCRIPTS, exec};
-use syncwatch::pg::{self, quote};
-use syncwatch::poll::poll_once;
-use syncwatch::snapshot::{RowCount, Snapshot};
+use syncwatch::io::pg;
+use syncwatch::io::poll::poll_once;
+use syncwatch::logic::checks::{self, Check, Status};
+use syncwatch::logic::counts::TableKey;
+use syncwatch::logic::quote;
+use syncwatch::model::snapshot::{RowCount, Snapshot};
+use syncwatch::sandbox::cluster::{Cluster, PgBin};
+use syncwatch::sandbox::lab::{self, Lab, SCRIPTS, exec};
 
 /// Bound on waiting for replication to reach a state (not a timing assertion).
 const WAIT: Duration = Duration::from_secs(30);

@@ -5,10 +5,10 @@ mod common;
 use std::process::Command;
 use std::time::Duration;
 
-use syncwatch::cluster::Cluster;
 use syncwatch::config::SslMode;
-use syncwatch::lab;
-use syncwatch::pg::{self, Kind};
+use syncwatch::io::pg::{self, Kind};
+use syncwatch::sandbox::cluster::Cluster;
+use syncwatch::sandbox::lab;
 
 const T: Duration = Duration::from_secs(10);
 

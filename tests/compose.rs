@@ -3,7 +3,7 @@
 
 use serde_yaml::Value;
 use syncwatch::config::Settings;
-use syncwatch::lab::SCRIPTS;
+use syncwatch::sandbox::lab::SCRIPTS;
 
 fn compose() -> Value {
     let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docker-compose.yaml"))

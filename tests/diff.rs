@@ -10,16 +10,16 @@ mod common;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
+use syncwatch::model::side::Side;
 
 use serde_json::Value;
-use syncwatch::cluster::{Cluster, PgBin};
+use syncwatch::cmd::diff::{self as cli, DiffArgs};
 use syncwatch::config::{Endpoint, Settings};
-use syncwatch::diff::cli::{self, DiffArgs};
-use syncwatch::diff::{
-    self, DiffError, DiffKind, DiffOptions, Phase, Progress, ProgressFn, Side, TableDiff,
-};
-use syncwatch::lab::{self, exec};
-use syncwatch::pg::quote;
+use syncwatch::io::diff::{self as driver, DiffOptions};
+use syncwatch::logic::diff::{self, DiffError, DiffKind, Phase, Progress, ProgressFn, TableDiff};
+use syncwatch::logic::quote;
+use syncwatch::sandbox::cluster::{Cluster, PgBin};
+use syncwatch::sandbox::lab::{self, exec};
 
 struct Pair {
     source: Cluster,
@@ -116,7 +116,7 @@ fn small_segments() -> DiffOptions {
 }
 
 async fn diff_of(t: &Tenant, table: &str, o: &DiffOptions) -> TableDiff {
-    diff::diff_table(&t.settings, "public", table, o, None)
+    driver::diff_table(&t.settings, "public", table, o, None)
         .await
         .unwrap_or_else(|e| panic!("diff of {table}: {e}"))
 }
@@ -355,7 +355,7 @@ async fn odd_identifiers_and_text_uuid_composite_keys() {
         let mut sampled = o.clone();
         sampled.sample_above_rows = 0;
         for o in [o, sampled] {
-            let d = diff::diff_table(&t.settings, "Schéma ω", "Tâche Ω", &o, None)
+            let d = driver::diff_table(&t.settings, "Schéma ω", "Tâche Ω", &o, None)
                 .await
                 .unwrap();
             assert_eq!(d.key_columns, s(&["a\"b"]));
@@ -395,7 +395,7 @@ async fn a_table_on_one_side_only_or_nowhere_is_named() {
     let t = tenant(&any_bin(), "onesided").await;
     t.src("CREATE TABLE only_src (id int PRIMARY KEY)").await;
     t.dst("CREATE TABLE only_dst (id int PRIMARY KEY)").await;
-    let e = diff::diff_table(&t.settings, "public", "only_src", &opts(), None)
+    let e = driver::diff_table(&t.settings, "public", "only_src", &opts(), None)
         .await
         .unwrap_err();
     assert_eq!(
@@ -409,7 +409,7 @@ async fn a_table_on_one_side_only_or_nowhere_is_named() {
         e.to_string(),
         "table public.only_src exists on the source but not on the destination: all its rows are missing there"
     );
-    let e = diff::diff_table(&t.settings, "public", "only_dst", &opts(), None)
+    let e = driver::diff_table(&t.settings, "public", "only_dst", &opts(), None)
         .await
         .unwrap_err();
     assert!(
@@ -597,7 +597,7 @@ async fn rows_in_flight_under_native_replication_are_not_drift() {
     )
     .await
     .unwrap();
-    let dst = syncwatch::pg::connect(&settings.dest, Duration::from_secs(10))
+    let dst = syncwatch::io::pg::connect(&settings.dest, Duration::from_secs(10))
         .await
         .unwrap();
     let arrived = common::eventually(Duration::from_secs(60), || async {
@@ -626,7 +626,7 @@ async fn rows_in_flight_under_native_replication_are_not_drift() {
     .await
     .unwrap();
     // The worker stops after a moment; changes made before that would still be applied.
-    let src = syncwatch::pg::connect(&settings.source, Duration::from_secs(10))
+    let src = syncwatch::io::pg::connect(&settings.source, Duration::from_secs(10))
         .await
         .unwrap();
     let stopped = common::eventually(Duration::from_secs(60), || async {
@@ -669,10 +669,9 @@ async fn rows_in_flight_under_native_replication_are_not_drift() {
         ..opts()
     };
     let s2 = settings.clone();
-    let diff =
-        tokio::spawn(
-            async move { diff::diff_table(&s2, "public", "tache", &o, Some(progress)).await },
-        );
+    let diff = tokio::spawn(async move {
+        driver::diff_table(&s2, "public", "tache", &o, Some(progress)).await
+    });
     rx.await.expect("the diff never waited for replication");
     exec(
         &lab.dest.admin(lab::APP_DB),

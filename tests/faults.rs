@@ -7,11 +7,12 @@ mod common;
 
 use std::collections::HashSet;
 use std::time::Duration;
+use syncwatch::model::side::Side;
 
 use syncwatch::config::Settings;
-use syncwatch::lab::{Lab, exec};
-use syncwatch::poll::{SidePoller, SideRole, wanted_on_dest};
-use syncwatch::snapshot::Reach;
+use syncwatch::io::poll::{SidePoller, wanted_on_dest};
+use syncwatch::model::snapshot::Reach;
+use syncwatch::sandbox::lab::{Lab, exec};
 
 fn quick(settings: &Settings) -> Settings {
     let mut s = settings.clone();
@@ -30,7 +31,7 @@ async fn lab() -> Lab {
 /// Polls until `pred` holds for a snapshot; false if it never does within the bound.
 async fn poll_until(
     poller: &mut SidePoller,
-    pred: impl Fn(&syncwatch::snapshot::SideSnapshot) -> bool,
+    pred: impl Fn(&syncwatch::model::snapshot::SideSnapshot) -> bool,
 ) -> bool {
     let deadline = std::time::Instant::now() + Duration::from_secs(30);
     while std::time::Instant::now() < deadline {
@@ -50,7 +51,7 @@ async fn recovers(poller: &mut SidePoller) -> bool {
 async fn killing_either_server_during_polls_twenty_times_is_survived() {
     let mut lab = lab().await;
     let settings = quick(&lab.settings());
-    for role in [SideRole::Source, SideRole::Dest] {
+    for role in [Side::Source, Side::Dest] {
         let mut poller = SidePoller::new(role, &settings);
         assert!(recovers(&mut poller).await);
         for round in 0..20 {
@@ -58,8 +59,8 @@ async fn killing_either_server_during_polls_twenty_times_is_survived() {
             let mut p = SidePoller::new(role, &settings);
             let during = tokio::spawn(async move { p.poll(&[], &HashSet::new()).await });
             let cluster = match role {
-                SideRole::Source => &mut lab.source,
-                SideRole::Dest => &mut lab.dest,
+                Side::Source => &mut lab.source,
+                Side::Dest => &mut lab.dest,
             };
             tokio::task::block_in_place(|| cluster.crash()).unwrap();
             // The poll in flight ends with a snapshot, whatever it saw: never a panic.
@@ -92,7 +93,7 @@ async fn killing_either_server_during_polls_twenty_times_is_survived() {
 async fn a_stalled_server_times_out_and_recovers_after_sigcont() {
     let lab = lab().await;
     let settings = quick(&lab.settings());
-    let mut poller = SidePoller::new(SideRole::Dest, &settings);
+    let mut poller = SidePoller::new(Side::Dest, &settings);
     assert!(recovers(&mut poller).await);
     lab.dest.pause();
     let snap = poller.poll(&[], &HashSet::new()).await;
@@ -114,8 +115,8 @@ async fn terminated_backends_dropped_objects_and_revoked_privileges_are_reported
     let lab = lab().await;
     let settings = quick(&lab.settings());
     let admin = lab.source.admin("tasks_list");
-    let mut src = SidePoller::new(SideRole::Source, &settings);
-    let mut dst = SidePoller::new(SideRole::Dest, &settings);
+    let mut src = SidePoller::new(Side::Source, &settings);
+    let mut dst = SidePoller::new(Side::Dest, &settings);
     assert!(recovers(&mut src).await);
 
     // Its own connection terminated: the next polls reconnect.
@@ -160,7 +161,7 @@ async fn terminated_backends_dropped_objects_and_revoked_privileges_are_reported
         .map(|t| ("public".to_string(), t.to_string()))
         .collect();
     // A poller of its own: no earlier count of tache to fall back on.
-    let mut fresh = SidePoller::new(SideRole::Source, &settings);
+    let mut fresh = SidePoller::new(Side::Source, &settings);
     let s = fresh.poll(&[], &both).await;
     let rows = |t: &str| s.table("public", t).and_then(|t| t.rows);
     assert!(
@@ -269,7 +270,8 @@ async fn check_on_a_killed_server_exits_2_quickly_with_the_reason() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_diff_whose_destination_goes_away_mid_way_fails_naming_the_side() {
     use std::sync::{Arc, Mutex, mpsc};
-    use syncwatch::diff::{self, DiffError, DiffOptions, Phase, Progress, Side};
+    use syncwatch::io::diff::DiffOptions;
+    use syncwatch::logic::diff::{self, DiffError, Phase, Progress};
 
     let mut lab = lab().await;
     let settings = quick(&lab.settings());
@@ -312,7 +314,9 @@ async fn a_diff_whose_destination_goes_away_mid_way_fails_naming_the_side() {
     };
     let run = tokio::spawn({
         let settings = settings.clone();
-        async move { diff::diff_table(&settings, "public", "big", &opts, Some(progress)).await }
+        async move {
+            syncwatch::io::diff::diff_table(&settings, "public", "big", &opts, Some(progress)).await
+        }
     });
     tokio::task::block_in_place(|| {
         at_segments
@@ -428,15 +432,16 @@ async fn a_locked_table_keeps_its_estimate_and_the_side_stays_up() {
     let settings = quick(&lab.settings());
     // Another session holds tache locked for the whole test: its count waits for the
     // lock until the statement times out.
-    let locker = syncwatch::pg::connect(&lab.source.admin("tasks_list"), Duration::from_secs(60))
-        .await
-        .unwrap();
+    let locker =
+        syncwatch::io::pg::connect(&lab.source.admin("tasks_list"), Duration::from_secs(60))
+            .await
+            .unwrap();
     locker
         .client
         .batch_execute("BEGIN; LOCK TABLE tache IN ACCESS EXCLUSIVE MODE")
         .await
         .unwrap();
-    let mut src = SidePoller::new(SideRole::Source, &settings);
+    let mut src = SidePoller::new(Side::Source, &settings);
     for _ in 0..3 {
         let s = src.poll(&[], &HashSet::new()).await;
         assert!(
@@ -452,7 +457,7 @@ async fn a_locked_table_keeps_its_estimate_and_the_side_stays_up() {
         );
         // From 16 the publication's column lists open its tables: that part waits for
         // the lock too, and says so.
-        if let syncwatch::snapshot::Fetched::Failed(why) = &s.publication {
+        if let syncwatch::model::snapshot::Fetched::Failed(why) = &s.publication {
             assert!(why.contains("holds a lock"), "{why}");
         }
     }

@@ -4,9 +4,9 @@ mod common;
 
 use std::time::Duration;
 
-use syncwatch::cluster::PgBin;
-use syncwatch::lab::Lab;
-use syncwatch::pg;
+use syncwatch::io::pg;
+use syncwatch::sandbox::cluster::PgBin;
+use syncwatch::sandbox::lab::Lab;
 
 const T: Duration = Duration::from_secs(10);
 

@@ -2,14 +2,15 @@
 
 use std::cmp::Ordering;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
+use syncwatch::model::side::Side;
 
 use proptest::prelude::*;
 use syncwatch::config::conninfo;
-use syncwatch::counts::CountCache;
-use syncwatch::diff::plan::{self, Key, Range, RowSets, Side, Sums, Verdict};
-use syncwatch::divergence::{STUCK_POLLS, Sample, State, classify};
-use syncwatch::pg::catalog::RawTable;
-use syncwatch::snapshot::RowCount;
+use syncwatch::io::pg::catalog::RawTable;
+use syncwatch::logic::counts::CountCache;
+use syncwatch::logic::diff::plan::{self, Key, Range, RowSets, Sums, Verdict};
+use syncwatch::logic::divergence::{STUCK_POLLS, Sample, State, classify};
+use syncwatch::model::snapshot::RowCount;
 
 fn sample() -> impl Strategy<Value = Sample> {
     (
@@ -120,7 +121,7 @@ proptest! {
 }
 
 // ---------------------------------------------------------------------------------------
-// The diff's planning (`syncwatch::diff::plan`): how key ranges are cut, judged and
+// The diff's planning (`syncwatch::logic::diff::plan`): how key ranges are cut, judged and
 // merged, and how fetched rows compare. Keys are ordered by Rust's `Ord` wherever the
 // real code relies on the server's order of the key: for text in the "C" collation and
 // for integers, both agree.

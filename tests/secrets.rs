@@ -7,7 +7,7 @@ mod common;
 use std::process::Command;
 use std::time::Duration;
 
-use syncwatch::lab::exec;
+use syncwatch::sandbox::lab::exec;
 
 const SECRET: &str = "Zq7-s3cret-PW";
 

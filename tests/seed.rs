@@ -8,12 +8,13 @@ mod common;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use syncwatch::cluster::PgBin;
+use syncwatch::cmd::seed::{self as cli, SeedArgs};
 use syncwatch::config::Settings;
-use syncwatch::lab::{self, Lab};
-use syncwatch::pg;
-use syncwatch::seed::cli::{self, SeedArgs};
-use syncwatch::seed::{self, Cancel, Mix, Progress, SeedRequest, Traffic, TrafficOptions};
+use syncwatch::io::pg;
+use syncwatch::io::seed::traffic;
+use syncwatch::io::seed::{self, Cancel, Mix, Progress, SeedRequest, Traffic, TrafficOptions};
+use syncwatch::sandbox::cluster::PgBin;
+use syncwatch::sandbox::lab::{self, Lab};
 
 const T: Duration = Duration::from_secs(30);
 const CATCH_UP: Duration = Duration::from_secs(120);
@@ -348,9 +349,9 @@ async fn every_type_is_accepted(bin: PgBin) {
         table: Some("tout".into()),
         ..TrafficOptions::default()
     };
-    let facts = syncwatch::pg::seed_catalog::table_facts(
+    let facts = syncwatch::io::pg::seed_catalog::table_facts(
         c,
-        syncwatch::pg::seed_catalog::find_table(c, "public", "tout")
+        syncwatch::io::pg::seed_catalog::find_table(c, "public", "tout")
             .await
             .unwrap()
             .unwrap(),
@@ -366,7 +367,7 @@ async fn every_type_is_accepted(bin: PgBin) {
             .await;
         stopper.cancel();
     });
-    let stats = seed::traffic::run(c, &[facts], &opts, &cancel, &tx)
+    let stats = traffic::run(c, &[facts], &opts, &cancel, &tx)
         .await
         .unwrap();
     watcher.await.unwrap();

@@ -7,12 +7,13 @@ mod common;
 use std::collections::HashSet;
 use std::process::Command;
 use std::time::Duration;
+use syncwatch::cmd::setup::SetupArgs;
 
-use syncwatch::checks::{self, Check, Status};
-use syncwatch::cluster::{Cluster, PgBin};
 use syncwatch::config::{Engine, Settings};
-use syncwatch::lab::{self, exec};
-use syncwatch::poll;
+use syncwatch::io::poll;
+use syncwatch::logic::checks::{self, Check, Status};
+use syncwatch::sandbox::cluster::{Cluster, PgBin};
+use syncwatch::sandbox::lab::{self, exec};
 
 const SCHEMA_SQL: &str = include_str!("../sql/10-schema.sql");
 
@@ -88,11 +89,27 @@ async fn setup_brings_a_bare_pair_to_every_check_ok_with_one_restart() {
     }
 
     // A dry run changes nothing.
-    syncwatch::setup::run(&settings, true, None).await.unwrap();
+    syncwatch::cmd::setup::run(
+        &settings,
+        SetupArgs {
+            dry_run: true,
+            side: None,
+        },
+    )
+    .await
+    .unwrap();
     assert_eq!(failing(&checks_now(&settings).await), before);
 
     // First run: everything but what waits for wal_level.
-    syncwatch::setup::run(&settings, false, None).await.unwrap();
+    syncwatch::cmd::setup::run(
+        &settings,
+        SetupArgs {
+            dry_run: false,
+            side: None,
+        },
+    )
+    .await
+    .unwrap();
     let after_first = failing(&checks_now(&settings).await);
     assert!(after_first.contains(&"source.wal_level"), "{after_first:?}");
     let wal = checks_now(&settings)
@@ -125,9 +142,15 @@ async fn setup_brings_a_bare_pair_to_every_check_ok_with_one_restart() {
     })
     .await
     .unwrap();
-    syncwatch::setup::run(&settings2, false, None)
-        .await
-        .unwrap();
+    syncwatch::cmd::setup::run(
+        &settings2,
+        SetupArgs {
+            dry_run: false,
+            side: None,
+        },
+    )
+    .await
+    .unwrap();
     let ok = common::eventually(Duration::from_secs(60), || async {
         let f = failing(&checks_now(&settings2).await);
         // Without pgvector the vector checks can only be fixed by installing it.
@@ -148,7 +171,7 @@ async fn setup_brings_a_bare_pair_to_every_check_ok_with_one_restart() {
     .await
     .unwrap();
     let arrived = common::eventually(Duration::from_secs(60), || async {
-        let s = syncwatch::pg::connect(&settings2.dest, Duration::from_secs(5))
+        let s = syncwatch::io::pg::connect(&settings2.dest, Duration::from_secs(5))
             .await
             .unwrap();
         let n: i64 = s
@@ -169,7 +192,7 @@ async fn setup_brings_a_bare_pair_to_every_check_ok_with_one_restart() {
     let plan_steps = {
         let snap = poll::poll_once(&settings2, &HashSet::new()).await;
         let c = checks::evaluate(&snap, &settings2);
-        syncwatch::fix::plan(&c, &snap, &settings2)
+        syncwatch::io::fix::plan(&c, &snap, &settings2)
     };
     assert!(plan_steps.is_empty(), "{plan_steps:?}");
     stop(src, dst).await;
@@ -192,9 +215,15 @@ async fn odd_identifiers_are_quoted_in_every_fix() {
     settings.schema = "my schema".into();
     settings.publication = "pub \"ω\"".into();
     settings.engine = Engine::Airbyte;
-    syncwatch::setup::run(&settings, false, Some(syncwatch::poll::SideRole::Source))
-        .await
-        .unwrap();
+    syncwatch::cmd::setup::run(
+        &settings,
+        SetupArgs {
+            dry_run: false,
+            side: Some(syncwatch::model::side::Side::Source),
+        },
+    )
+    .await
+    .unwrap();
     let checks = checks_now(&settings).await;
     let by_id = |id: &str| checks.iter().find(|c| c.id == id).unwrap();
     assert_eq!(
@@ -211,7 +240,7 @@ async fn odd_identifiers_are_quoted_in_every_fix() {
         by_id("source.replica_identity").detail
     );
     // The catalog agrees: USING INDEX where a unique index exists, FULL otherwise.
-    let s = syncwatch::pg::connect(&settings.source, Duration::from_secs(5))
+    let s = syncwatch::io::pg::connect(&settings.source, Duration::from_secs(5))
         .await
         .unwrap();
     let rows = s
@@ -306,7 +335,7 @@ async fn a_role_without_privileges_gets_explanations_and_nothing_is_dropped() {
         "no password shown: {text}"
     );
     assert!(!text.contains("DROP"), "nothing is dropped: {text}");
-    let s = syncwatch::pg::connect(&src.admin("tasks_list"), Duration::from_secs(5))
+    let s = syncwatch::io::pg::connect(&src.admin("tasks_list"), Duration::from_secs(5))
         .await
         .unwrap();
     let plugin: String = s

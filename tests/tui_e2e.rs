@@ -6,7 +6,7 @@ mod common;
 use std::process::Command;
 use std::time::Duration;
 
-use syncwatch::pg;
+use syncwatch::io::pg;
 
 static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
 
@@ -167,7 +167,9 @@ async fn live_screen_follows_inserts_and_the_keys_work_then_the_terminal_is_rest
     let src = pg::connect(&settings.source, Duration::from_secs(10))
         .await
         .unwrap();
-    syncwatch::seed::sample(&src.client, 20, 50).await.unwrap();
+    syncwatch::io::seed::sample(&src.client, 20, 50)
+        .await
+        .unwrap();
     lab.subscribe().await.unwrap();
 
     let tmux = Tmux::new(120, 36);
@@ -246,7 +248,7 @@ async fn live_screen_follows_inserts_and_the_keys_work_then_the_terminal_is_rest
 async fn f_shows_the_fix_n_changes_nothing_and_y_applies_it() {
     let lab = common::guide_lab().await;
     let settings = lab.settings();
-    syncwatch::lab::exec(&settings.source, "DROP PUBLICATION airbyte_publication")
+    syncwatch::sandbox::lab::exec(&settings.source, "DROP PUBLICATION airbyte_publication")
         .await
         .unwrap();
 
@@ -432,10 +434,10 @@ impl Drop for TempDir {
 
 /// A server frozen with SIGSTOP for as long as this lives: dropping it (also when an
 /// assertion fails) sends SIGCONT, so the lab can still stop the server afterwards.
-struct Frozen<'a>(&'a syncwatch::cluster::Cluster);
+struct Frozen<'a>(&'a syncwatch::sandbox::cluster::Cluster);
 
 impl<'a> Frozen<'a> {
-    fn new(cluster: &'a syncwatch::cluster::Cluster) -> Frozen<'a> {
+    fn new(cluster: &'a syncwatch::sandbox::cluster::Cluster) -> Frozen<'a> {
         cluster.pause();
         Frozen(cluster)
     }
@@ -483,7 +485,9 @@ async fn a_stopped_destination_times_out_the_keys_keep_working_and_it_recovers_a
     let src = pg::connect(&settings.source, Duration::from_secs(10))
         .await
         .unwrap();
-    syncwatch::seed::sample(&src.client, 20, 50).await.unwrap();
+    syncwatch::io::seed::sample(&src.client, 20, 50)
+        .await
+        .unwrap();
     drop(src);
     lab.subscribe().await.unwrap();
 
@@ -570,14 +574,16 @@ async fn a_pg_monitor_only_role_runs_the_whole_tui_and_each_write_names_the_miss
     let src = pg::connect(&settings.source, Duration::from_secs(10))
         .await
         .unwrap();
-    syncwatch::seed::sample(&src.client, 20, 50).await.unwrap();
+    syncwatch::io::seed::sample(&src.client, 20, 50)
+        .await
+        .unwrap();
     drop(src);
     lab.subscribe().await.unwrap();
     let db = settings.source.dbname.clone();
     // pg_monitor, plus what reading the tables takes (exact counts, the diff): nothing
     // that writes.
     for c in [&lab.source, &lab.dest] {
-        syncwatch::lab::exec(
+        syncwatch::sandbox::lab::exec(
             &c.admin(&db),
             &format!(
                 "CREATE ROLE mon LOGIN PASSWORD 'mon' IN ROLE pg_monitor;
@@ -674,7 +680,7 @@ async fn a_pg_monitor_only_role_runs_the_whole_tui_and_each_write_names_the_miss
 
     // A fix the role may try: the publication, dropped by the admin. y runs it, the
     // server refuses, and the screen says which privilege is missing.
-    syncwatch::lab::exec(
+    syncwatch::sandbox::lab::exec(
         &lab.source.admin(&db),
         "DROP PUBLICATION airbyte_publication",
     )

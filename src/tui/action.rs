@@ -1,8 +1,8 @@
 //! Every change to the UI's state is one of these; keys, ticks and poller reports all
 //! become actions, and only `App::update` applies them.
 
-use crate::poll::SideRole;
-use crate::snapshot::SideSnapshot;
+use crate::model::side::Side;
+use crate::model::snapshot::SideSnapshot;
 
 #[derive(Clone, Debug, PartialEq)]
 pub enum Action {
@@ -35,8 +35,8 @@ pub enum Action {
     Cancel,
     /// The clock moved (milliseconds since the epoch).
     Tick(i64),
-    PollStarted(SideRole, i64),
-    Polled(SideRole, Box<SideSnapshot>, i64),
+    PollStarted(Side, i64),
+    Polled(Side, Box<SideSnapshot>, i64),
     /// A line for the log pane from a background task.
     Log(LogLevel, String),
     /// In the seed form: ten times more / fewer rows; all tables or the selected one.

@@ -1,15 +1,15 @@
 //! The UI's whole state and `update`, the only function that changes it. Pure: it takes
 //! actions and returns effects (things for the event loop to start), never awaits.
 
+use crate::model::side::Side;
 use std::collections::VecDeque;
 
-use crate::checks::{self, Check};
 use crate::config::Settings;
-use crate::counts::TableKey;
-use crate::divergence::{State, Tracker, classify};
-use crate::fix;
-use crate::poll::SideRole;
-use crate::snapshot::{Reach, RowCount, SideSnapshot, Snapshot};
+use crate::io::fix;
+use crate::logic::checks::{self, Check};
+use crate::logic::counts::TableKey;
+use crate::logic::divergence::{State, Tracker, classify};
+use crate::model::snapshot::{Reach, RowCount, SideSnapshot, Snapshot};
 
 use super::action::{Action, LogLevel};
 
@@ -641,14 +641,14 @@ impl App {
         vec![]
     }
 
-    fn view_mut(&mut self, side: SideRole) -> &mut SideView {
+    fn view_mut(&mut self, side: Side) -> &mut SideView {
         match side {
-            SideRole::Source => &mut self.source,
-            SideRole::Dest => &mut self.dest,
+            Side::Source => &mut self.source,
+            Side::Dest => &mut self.dest,
         }
     }
 
-    fn on_polled(&mut self, side: SideRole, snap: SideSnapshot, at: i64) {
+    fn on_polled(&mut self, side: Side, snap: SideSnapshot, at: i64) {
         let label = side.label();
         let was = self.view_mut(side).snap.as_ref().map(|s| s.reach.clone());
         match (&was, &snap.reach) {
@@ -665,11 +665,11 @@ impl App {
         view.polled_at_ms = Some(at);
         view.snap = Some(snap);
         match side {
-            SideRole::Source => {
+            Side::Source => {
                 self.pending_source = true;
                 self.record_slot(at);
             }
-            SideRole::Dest => self.pending_dest = true,
+            Side::Dest => self.pending_dest = true,
         }
         if self.pending_source && self.pending_dest {
             self.pair_samples();

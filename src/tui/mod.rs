@@ -8,7 +8,6 @@ pub mod app;
 pub mod draw;
 pub mod keys;
 pub mod panes;
-pub mod pollers;
 pub mod popups;
 pub mod theme;
 
@@ -23,9 +22,9 @@ use futures_util::StreamExt;
 use tokio::sync::mpsc;
 
 use crate::config::Settings;
+use crate::io::pollers::{self, PollerCmd, PollerMsg};
 use action::Action;
 use app::{App, Effect, Popup};
-use pollers::{PollerCmd, PollerMsg};
 use theme::Theme;
 
 /// How often the clock and poll ages are redrawn when nothing else happens.
@@ -62,11 +61,11 @@ pub fn refused_write(
     privileges: &[&str],
     settings: &Settings,
 ) -> Option<String> {
-    use crate::pg::quote::ident;
+    use crate::logic::quote::ident;
     let pg = e
         .chain()
-        .find_map(|c| c.downcast_ref::<crate::pg::PgError>())?;
-    if pg.kind != crate::pg::Kind::PermissionDenied {
+        .find_map(|c| c.downcast_ref::<crate::io::pg::PgError>())?;
+    if pg.kind != crate::io::pg::Kind::PermissionDenied {
         return None;
     }
     let table = pg
@@ -105,7 +104,7 @@ fn explain_refusal(
 /// Says why traffic that ended by itself ended (the user's stop goes through
 /// `Effect::StopTraffic` instead): a refused privilege, a lost connection.
 fn report_traffic_end(
-    traffic: crate::seed::traffic::Traffic,
+    traffic: crate::io::seed::traffic::Traffic,
     settings: Settings,
     out: mpsc::UnboundedSender<Action>,
 ) {
@@ -137,17 +136,17 @@ fn spawn_seed(
     settings: Settings,
     table: Option<String>,
     rows: u64,
-    cancel: crate::seed::copy::Cancel,
+    cancel: crate::io::seed::copy::Cancel,
     out: mpsc::UnboundedSender<Action>,
 ) {
     tokio::spawn(async move {
-        let req = crate::seed::run::SeedRequest {
+        let req = crate::io::seed::run::SeedRequest {
             rows,
             table,
             ..Default::default()
         };
         let progress_out = out.clone();
-        let mut progress = move |p: &crate::seed::copy::Progress| {
+        let mut progress = move |p: &crate::io::seed::copy::Progress| {
             let _ = progress_out.send(Action::SeedProgress(
                 p.table.clone(),
                 p.written,
@@ -155,19 +154,20 @@ fn spawn_seed(
                 p.rows_per_sec(),
             ));
         };
-        let summary = match crate::seed::run::seed(&settings, &req, &mut progress, &cancel).await {
-            Ok(r) if r.cancelled => format!(
-                "seed stopped: {} rows written (whole batches only)",
-                r.written()
-            ),
-            Ok(r) => format!("seeded {} rows", r.written()),
-            Err(e) => explain_refusal(
-                format!("seed failed: {e:#}"),
-                &e,
-                SEED_PRIVILEGES,
-                &settings,
-            ),
-        };
+        let summary =
+            match crate::io::seed::run::seed(&settings, &req, &mut progress, &cancel).await {
+                Ok(r) if r.cancelled => format!(
+                    "seed stopped: {} rows written (whole batches only)",
+                    r.written()
+                ),
+                Ok(r) => format!("seeded {} rows", r.written()),
+                Err(e) => explain_refusal(
+                    format!("seed failed: {e:#}"),
+                    &e,
+                    SEED_PRIVILEGES,
+                    &settings,
+                ),
+            };
         let _ = out.send(Action::SeedDone(summary));
     });
 }
@@ -175,26 +175,26 @@ fn spawn_seed(
 /// Diffs one table off the UI task (read-only), reporting progress and the result.
 fn spawn_diff(
     settings: Settings,
-    key: crate::counts::TableKey,
+    key: crate::logic::counts::TableKey,
     out: mpsc::UnboundedSender<Action>,
 ) {
     tokio::spawn(async move {
         let progress_out = out.clone();
-        let progress: crate::diff::ProgressFn =
-            std::sync::Arc::new(move |p: &crate::diff::Progress| {
+        let progress: crate::logic::diff::ProgressFn =
+            std::sync::Arc::new(move |p: &crate::logic::diff::Progress| {
                 let _ = progress_out.send(Action::DiffProgress(
                     p.phase.to_string(),
                     p.segments_done,
                     p.segments_total,
                 ));
             });
-        let opts = crate::diff::DiffOptions::default();
+        let opts = crate::io::diff::DiffOptions::default();
         let name = format!("{}.{}", key.0, key.1);
         let result =
-            crate::diff::diff_table(&settings, &key.0, &key.1, &opts, Some(progress)).await;
+            crate::io::diff::diff_table(&settings, &key.0, &key.1, &opts, Some(progress)).await;
         let lines = match result {
             Ok(d) => Ok(
-                crate::diff::output::human(&[(name.clone(), Ok(d))], Some(50))
+                crate::logic::diff::output::human(&[(name.clone(), Ok(d))], Some(50))
                     .lines()
                     .map(str::to_string)
                     .collect(),
@@ -207,7 +207,7 @@ fn spawn_diff(
 
 /// Forwards the traffic's statistics to the UI as they change.
 fn forward_traffic(
-    mut stats: tokio::sync::watch::Receiver<crate::seed::traffic::TrafficStats>,
+    mut stats: tokio::sync::watch::Receiver<crate::io::seed::traffic::TrafficStats>,
     run: u32,
     out: mpsc::UnboundedSender<Action>,
 ) {
@@ -227,7 +227,7 @@ fn forward_traffic(
 /// Runs confirmed fixes off the UI task, logging each outcome, then asks for a fresh poll.
 fn spawn_fixes(
     settings: Settings,
-    steps: Vec<crate::fix::Step>,
+    steps: Vec<crate::io::fix::Step>,
     out: mpsc::UnboundedSender<Action>,
     pollers: pollers::Pollers,
 ) {
@@ -238,7 +238,7 @@ fn spawn_fixes(
                 LogLevel::Info,
                 format!("running fix {}: {}", step.check_id, step.sql.join("; ")),
             ));
-            let outcome = crate::fix::apply(&settings, &step).await;
+            let outcome = crate::io::fix::apply(&settings, &step).await;
             let line = match (&outcome.error, outcome.restart_needed) {
                 (Some(why), _) => (LogLevel::Error, format!("{}: {why}", step.check_id)),
                 (None, true) => (
@@ -269,8 +269,8 @@ impl Drop for TerminalGuard {
 /// Background work the loop owns: at most one seed and one traffic at a time.
 #[derive(Default)]
 struct Background {
-    seed: Option<crate::seed::copy::Cancel>,
-    traffic: Option<crate::seed::traffic::Traffic>,
+    seed: Option<crate::io::seed::copy::Cancel>,
+    traffic: Option<crate::io::seed::traffic::Traffic>,
     /// Traffic runs started so far: numbers each run's reports.
     traffic_runs: u32,
 }
@@ -354,7 +354,7 @@ pub async fn run(settings: Settings, badge: Option<String>) -> Result<()> {
                     return Ok(());
                 }
                 Effect::Seed { table, rows } => {
-                    let cancel = crate::seed::copy::Cancel::new();
+                    let cancel = crate::io::seed::copy::Cancel::new();
                     background.seed = Some(cancel.clone());
                     spawn_seed(settings.clone(), table, rows, cancel, act_tx.clone());
                 }
@@ -365,8 +365,8 @@ pub async fn run(settings: Settings, badge: Option<String>) -> Result<()> {
                     }
                 }
                 Effect::StartTraffic => {
-                    let opts = crate::seed::traffic::TrafficOptions::default();
-                    match crate::seed::traffic::Traffic::start(&settings, opts).await {
+                    let opts = crate::io::seed::traffic::TrafficOptions::default();
+                    match crate::io::seed::traffic::Traffic::start(&settings, opts).await {
                         Ok(t) => {
                             background.traffic_runs += 1;
                             forward_traffic(t.watch(), background.traffic_runs, act_tx.clone());

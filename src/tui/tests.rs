@@ -1,6 +1,7 @@
 //! Render tests (whole screens from given states, compared with snapshot files) and
 //! `update` tests (keys → actions → state).
 
+use crate::model::side::Side;
 use std::collections::HashSet;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
@@ -12,9 +13,8 @@ use super::app::{App, Effect, Pane, Popup};
 use super::theme::Theme;
 use super::{draw, map_key};
 use crate::config::{Engine, Settings};
-use crate::fixtures::{healthy, many_tables};
-use crate::poll::SideRole;
-use crate::snapshot::{Fetched, Reach, RowCount, SideSnapshot, Snapshot};
+use crate::model::snapshot::{Fetched, Reach, RowCount, SideSnapshot, Snapshot};
+use crate::testing::{healthy, many_tables};
 
 const T0: i64 = 1_764_000_000_000;
 
@@ -37,15 +37,11 @@ fn feed(app: &mut App, snap: &Snapshot, polls: usize) {
         let t = app.now_ms + 1000;
         app.update(Action::Tick(t));
         app.update(Action::Polled(
-            SideRole::Source,
+            Side::Source,
             Box::new(snap.source.clone()),
             t,
         ));
-        app.update(Action::Polled(
-            SideRole::Dest,
-            Box::new(snap.dest.clone()),
-            t,
-        ));
+        app.update(Action::Polled(Side::Dest, Box::new(snap.dest.clone()), t));
     }
 }
 
@@ -318,7 +314,7 @@ fn sides_going_down_and_back_are_logged_once() {
 #[test]
 fn unused_forced_set_type_is_stable() {
     // The pollers' forced-count set is keyed like the tracker.
-    let k: HashSet<crate::counts::TableKey> = [("public".into(), "t".into())].into();
+    let k: HashSet<crate::logic::counts::TableKey> = [("public".into(), "t".into())].into();
     assert!(k.contains(&("public".to_string(), "t".to_string())));
 }
 
@@ -567,8 +563,8 @@ fn a_refused_seed_or_traffic_write_names_the_privileges_and_the_grant() {
     use color_eyre::eyre::WrapErr;
     let mut s = settings();
     s.source.user = "mon".into();
-    let refused: color_eyre::Result<()> = Err(crate::pg::PgError {
-        kind: crate::pg::Kind::PermissionDenied,
+    let refused: color_eyre::Result<()> = Err(crate::io::pg::PgError {
+        kind: crate::io::pg::Kind::PermissionDenied,
         sqlstate: Some("42501".into()),
         message: "permission denied for table tache".into(),
     }

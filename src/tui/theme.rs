@@ -3,8 +3,8 @@
 
 use ratatui::style::{Color, Modifier, Style};
 
-use crate::checks::Status;
-use crate::divergence::State;
+use crate::logic::checks::Status;
+use crate::logic::divergence::State;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Theme {

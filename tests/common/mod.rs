@@ -13,7 +13,7 @@ use std::process::Command;
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-use syncwatch::cluster::{self, Origin, PgBin};
+use syncwatch::sandbox::cluster::{self, Origin, PgBin};
 
 /// Names the one installation to test (the version matrix).
 pub const TEST_BIN_ENV: &str = "SYNCWATCH_TEST_PG_BIN";
@@ -158,14 +158,14 @@ where
 
 /// A source and a destination on the first installation, set up from `sql/` as the
 /// guide says (no subscription yet).
-pub async fn guide_lab() -> syncwatch::lab::Lab {
+pub async fn guide_lab() -> syncwatch::sandbox::lab::Lab {
     guide_lab_on(&all_bins().remove(0)).await
 }
 
 /// The same on the installation `bin`.
-pub async fn guide_lab_on(bin: &PgBin) -> syncwatch::lab::Lab {
+pub async fn guide_lab_on(bin: &PgBin) -> syncwatch::sandbox::lab::Lab {
     let bin = bin.clone();
-    let lab = tokio::task::spawn_blocking(move || syncwatch::lab::Lab::start(&bin, &bin))
+    let lab = tokio::task::spawn_blocking(move || syncwatch::sandbox::lab::Lab::start(&bin, &bin))
         .await
         .unwrap()
         .unwrap();

@@ -5,7 +5,7 @@ use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Paragraph};
 
-use crate::checks::Status;
+use crate::logic::checks::Status;
 use crate::tui::app::{App, Pane};
 use crate::tui::panes::tables::window_start;
 use crate::tui::theme::Theme;
@@ -43,8 +43,8 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         .take(height)
         .map(|(i, c)| {
             let side = match c.side {
-                crate::poll::SideRole::Source => "src",
-                crate::poll::SideRole::Dest => "dst",
+                crate::model::side::Side::Source => "src",
+                crate::model::side::Side::Dest => "dst",
             };
             let fixable =
                 if c.status != Status::Ok && c.fix.as_ref().is_some_and(|f| !f.sql.is_empty()) {

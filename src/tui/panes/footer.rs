@@ -33,7 +33,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
             Span::raw(format!(
                 " {:.0}% {} rows/s{eta}",
                 fraction * 100.0,
-                crate::report::group_digits(*rate as i64)
+                crate::logic::report::group_digits(*rate as i64)
             )),
             Span::styled("  Esc stops after this batch", theme.dim()),
         ])

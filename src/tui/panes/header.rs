@@ -1,14 +1,14 @@
 //! Top line: both endpoints (never a password), versions, poll age or trouble per side,
 //! engine, overall status and the clock.
 
+use crate::model::side::Side;
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
-use crate::checks::Status;
-use crate::poll::SideRole;
-use crate::snapshot::Reach;
+use crate::logic::checks::Status;
+use crate::model::snapshot::Reach;
 use crate::tui::app::{App, SideView};
 use crate::tui::theme::Theme;
 
@@ -27,14 +27,14 @@ fn age(ms: i64) -> String {
     }
 }
 
-fn side_spans<'a>(app: &App, role: SideRole, view: &SideView, theme: &Theme) -> Vec<Span<'a>> {
+fn side_spans<'a>(app: &App, role: Side, view: &SideView, theme: &Theme) -> Vec<Span<'a>> {
     let ep = match role {
-        SideRole::Source => &app.settings.source,
-        SideRole::Dest => &app.settings.dest,
+        Side::Source => &app.settings.source,
+        Side::Dest => &app.settings.dest,
     };
     let tag = match role {
-        SideRole::Source => "src",
-        SideRole::Dest => "dst",
+        Side::Source => "src",
+        Side::Dest => "dst",
     };
     let mut spans = vec![
         Span::styled(format!("{tag} "), theme.title()),
@@ -83,9 +83,9 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         left.push(Span::styled(format!(" [{b}]"), theme.warn()));
     }
     left.push(sep());
-    left.extend(side_spans(app, SideRole::Source, &app.source, theme));
+    left.extend(side_spans(app, Side::Source, &app.source, theme));
     left.push(sep());
-    left.extend(side_spans(app, SideRole::Dest, &app.dest, theme));
+    left.extend(side_spans(app, Side::Dest, &app.dest, theme));
     left.push(sep());
     left.push(Span::raw(format!("engine {}", app.settings.engine)));
 

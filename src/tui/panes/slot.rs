@@ -6,7 +6,7 @@ use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Paragraph};
 
-use crate::checks::human_bytes;
+use crate::logic::checks::human_bytes;
 use crate::tui::app::App;
 use crate::tui::panes::tables::sparkline;
 use crate::tui::theme::Theme;

@@ -5,8 +5,8 @@ use ratatui::layout::{Constraint, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Cell, Row, Table};
 
-use crate::report::group_digits;
-use crate::snapshot::RowCount;
+use crate::logic::report::group_digits;
+use crate::model::snapshot::RowCount;
 use crate::tui::app::{App, Pane};
 use crate::tui::theme::Theme;
 

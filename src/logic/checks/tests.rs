@@ -1,0 +1,254 @@
+//! Checks on hand-built snapshots: each condition broken alone.
+
+use super::*;
+use crate::model::snapshot::*;
+use crate::testing::{healthy, table};
+
+fn native() -> Settings {
+    Settings {
+        engine: Engine::Native,
+        ..Settings::default()
+    }
+}
+
+fn status_of(snap: &Snapshot, id: &str) -> (Status, String, Option<Fix>) {
+    let checks = evaluate(snap, &native());
+    let c = checks
+        .into_iter()
+        .find(|c| c.id == id)
+        .unwrap_or_else(|| panic!("no check {id}"));
+    (c.status, c.detail, c.fix)
+}
+
+#[test]
+fn a_healthy_setup_passes_every_check() {
+    let checks = evaluate(&healthy(), &native());
+    let failing: Vec<_> = checks.iter().filter(|c| c.status != Status::Ok).collect();
+    assert!(failing.is_empty(), "{failing:#?}");
+    assert_eq!(worst(&checks), Status::Ok);
+}
+
+#[test]
+fn wal_level_replica_is_critical_with_alter_system_and_restart() {
+    let mut s = healthy();
+    if let Fetched::Ok(st) = &mut s.source.settings {
+        st.wal_level = "replica".into();
+    }
+    let (status, detail, fix) = status_of(&s, "source.wal_level");
+    assert_eq!(status, Status::Critical);
+    assert!(detail.contains("replica"));
+    let fix = fix.unwrap();
+    assert_eq!(
+        fix.sql,
+        [
+            "ALTER SYSTEM SET wal_level = logical",
+            "SELECT pg_reload_conf()"
+        ]
+    );
+    assert!(fix.restart_needed);
+}
+
+#[test]
+fn missing_slot_offers_to_create_it_with_pgoutput_and_wrong_plugin_does_nothing_destructive() {
+    let mut s = healthy();
+    s.source.slot = Fetched::Ok(None);
+    let (status, _, fix) = status_of(&s, "source.slot");
+    assert_eq!(status, Status::Critical);
+    assert_eq!(
+        fix.unwrap().sql,
+        ["SELECT pg_create_logical_replication_slot('airbyte_slot', 'pgoutput')"]
+    );
+    if let Fetched::Ok(Some(slot)) = &mut healthy().source.slot {
+        slot.plugin = Some("test_decoding".into());
+        let mut s = healthy();
+        s.source.slot = Fetched::Ok(Some(slot.clone()));
+        let (status, detail, fix) = status_of(&s, "source.slot");
+        assert_eq!(status, Status::Critical);
+        assert!(detail.contains("test_decoding"));
+        assert!(fix.is_none());
+    }
+}
+
+#[test]
+fn idle_slot_retaining_wal_past_the_threshold_warns_then_goes_critical() {
+    let mut s = healthy();
+    if let Fetched::Ok(Some(slot)) = &mut s.source.slot {
+        slot.active = false;
+        slot.retained_bytes = Some(2 << 30);
+    }
+    let (status, detail, _) = status_of(&s, "source.slot_health");
+    assert_eq!(status, Status::Warning);
+    assert!(detail.contains("no consumer"), "{detail}");
+    if let Fetched::Ok(Some(slot)) = &mut s.source.slot {
+        slot.retained_bytes = Some(20 << 30);
+    }
+    assert_eq!(status_of(&s, "source.slot_health").0, Status::Critical);
+    if let Fetched::Ok(Some(slot)) = &mut s.source.slot {
+        slot.retained_bytes = Some(0);
+        slot.wal_status = Some("lost".into());
+    }
+    assert_eq!(status_of(&s, "source.slot_health").0, Status::Critical);
+}
+
+#[test]
+fn table_without_primary_key_is_critical_and_offers_full_or_a_unique_index() {
+    let mut s = healthy();
+    let mut t = table("notes", false);
+    if let Fetched::Ok(ts) = &mut s.source.tables {
+        ts.push(t.clone());
+    }
+    if let Fetched::Ok(Some(p)) = &mut s.source.publication {
+        p.tables.push(PublishedTable {
+            schema: "public".into(),
+            name: "notes".into(),
+            columns: None,
+            row_filter: None,
+        });
+    }
+    let (status, detail, fix) = status_of(&s, "source.replica_identity");
+    assert_eq!(status, Status::Critical);
+    assert!(detail.contains("notes"));
+    let fix = fix.unwrap();
+    assert_eq!(
+        fix.sql,
+        ["ALTER TABLE \"public\".\"notes\" REPLICA IDENTITY FULL"]
+    );
+    assert!(fix.caution.unwrap().contains("FULL"));
+
+    t.unique_index = Some("notes_code_key".into());
+    if let Fetched::Ok(ts) = &mut s.source.tables {
+        *ts.last_mut().unwrap() = t;
+    }
+    let fix = status_of(&s, "source.replica_identity").2.unwrap();
+    assert_eq!(
+        fix.sql,
+        ["ALTER TABLE \"public\".\"notes\" REPLICA IDENTITY USING INDEX \"notes_code_key\""]
+    );
+}
+
+#[test]
+fn unpublished_table_is_named_and_added_by_the_fix() {
+    let mut s = healthy();
+    if let Fetched::Ok(ts) = &mut s.source.tables {
+        ts.push(table("a\"b", true));
+    }
+    let (status, detail, fix) = status_of(&s, "source.publication_tables");
+    assert_eq!(status, Status::Warning);
+    assert!(detail.contains("a\"b"));
+    assert_eq!(
+        fix.unwrap().sql,
+        ["ALTER PUBLICATION \"airbyte_publication\" ADD TABLE \"public\".\"a\"\"b\""]
+    );
+}
+
+#[test]
+fn vector_missing_names_the_package_for_the_major_version() {
+    let mut s = healthy();
+    s.dest.version_num = Some(170002);
+    s.dest.extensions = Fetched::Ok(Extensions {
+        vector_installed: None,
+        vector_available: false,
+    });
+    let (status, detail, fix) = status_of(&s, "dest.vector");
+    assert_eq!(status, Status::Critical);
+    assert!(detail.contains("postgresql-17-pgvector"), "{detail}");
+    assert!(fix.unwrap().sql.is_empty());
+    s.dest.extensions = Fetched::Ok(Extensions {
+        vector_installed: None,
+        vector_available: true,
+    });
+    let fix = status_of(&s, "dest.vector").2.unwrap();
+    assert_eq!(fix.sql, ["CREATE EXTENSION IF NOT EXISTS vector"]);
+}
+
+#[test]
+fn missing_destination_table_and_type_drift_are_critical() {
+    let mut s = healthy();
+    if let Fetched::Ok(ts) = &mut s.dest.tables {
+        ts.retain(|t| t.name != "tache");
+        ts[0].columns[1].data_type = "vector(3)".into();
+    }
+    let (status, detail, _) = status_of(&s, "dest.tables");
+    assert_eq!(status, Status::Critical);
+    assert!(detail.contains("public.tache"));
+    let (status, detail, _) = status_of(&s, "dest.columns");
+    assert_eq!(status, Status::Critical);
+    assert!(detail.contains("vector(3)"), "{detail}");
+}
+
+#[test]
+fn airbyte_columns_and_width_changes_are_not_drift() {
+    let mut s = healthy();
+    if let Fetched::Ok(ts) = &mut s.dest.tables {
+        for t in ts.iter_mut() {
+            t.columns[0].data_type = "bigint".into();
+            t.columns[1].data_type = "character varying".into();
+            t.columns.push(Column {
+                name: "_airbyte_raw_id".into(),
+                data_type: "character varying".into(),
+                not_null: true,
+            });
+        }
+    }
+    assert_eq!(status_of(&s, "dest.columns").0, Status::Ok);
+}
+
+#[test]
+fn unreachable_destination_is_critical_and_leaves_its_checks_unknown() {
+    let mut s = healthy();
+    s.dest = SideSnapshot::down(
+        "airbyte@localhost:5433/tasks_list".into(),
+        Reach::Unreachable("cannot reach localhost:5433".into()),
+    );
+    let checks = evaluate(&s, &native());
+    let dest: Vec<&Check> = checks.iter().filter(|c| c.side == Side::Dest).collect();
+    assert_eq!(dest[0].status, Status::Critical);
+    assert!(dest[1..].iter().all(|c| c.status == Status::Unknown));
+    // Same list of checks as when up: the screen does not jump.
+    assert_eq!(checks.len(), evaluate(&healthy(), &native()).len());
+    assert_eq!(worst(&checks).exit_code(), 2);
+}
+
+#[test]
+fn denied_parts_are_unknown_with_the_privilege_to_grant() {
+    let mut s = healthy();
+    s.source.slot = Fetched::Denied("permission denied for view pg_replication_slots".into());
+    let (status, detail, _) = status_of(&s, "source.slot");
+    assert_eq!(status, Status::Unknown);
+    assert!(detail.contains("pg_monitor"));
+}
+
+#[test]
+fn disabled_subscription_offers_enable_and_errors_warn() {
+    let mut s = healthy();
+    if let Fetched::Ok(Some(sub)) = &mut s.dest.subscription {
+        sub.enabled = false;
+    }
+    let (status, _, fix) = status_of(&s, "dest.subscription");
+    assert_eq!(status, Status::Critical);
+    assert_eq!(
+        fix.unwrap().sql,
+        ["ALTER SUBSCRIPTION \"airbyte_subscription\" ENABLE"]
+    );
+    let mut s = healthy();
+    if let Fetched::Ok(Some(sub)) = &mut s.dest.subscription {
+        sub.apply_error_count = Some(3);
+    }
+    assert_eq!(status_of(&s, "dest.subscription_errors").0, Status::Warning);
+}
+
+#[test]
+fn exit_codes_follow_nagios() {
+    assert_eq!(Status::Ok.exit_code(), 0);
+    assert_eq!(Status::Warning.exit_code(), 1);
+    assert_eq!(Status::Critical.exit_code(), 2);
+    assert_eq!(Status::Unknown.exit_code(), 3);
+    assert!(Status::Critical > Status::Unknown && Status::Unknown > Status::Warning);
+}
+
+#[test]
+fn human_bytes_reads_well() {
+    assert_eq!(human_bytes(300), "300 B");
+    assert_eq!(human_bytes(4300), "4.2 kB");
+    assert_eq!(human_bytes(12 << 20), "12 MB");
+}

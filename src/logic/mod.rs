@@ -1,0 +1,10 @@
+//! Pure logic: functions of plain data, no I/O, no async, no clock (callers pass the
+//! time in). Everything here is unit-tested on values built by hand.
+
+pub mod checks;
+pub mod counts;
+pub mod diff;
+pub mod divergence;
+pub mod quote;
+pub mod report;
+pub mod seed;

@@ -1,0 +1,203 @@
+//! The `check` command's output: a human table or JSON, from a snapshot and its checks.
+//! Pure: builds strings; the caller prints them and exits with the status's code.
+
+use serde::Serialize;
+
+use crate::logic::checks::{Check, Status, worst};
+use crate::logic::divergence::{State, Tracker};
+use crate::model::snapshot::{Reach, SideSnapshot, Snapshot};
+
+#[derive(Serialize)]
+struct SideJson<'a> {
+    endpoint: &'a str,
+    reach: &'a Reach,
+    version: Option<String>,
+    poll_ms: f64,
+}
+
+#[derive(Serialize)]
+struct TableJson {
+    schema: String,
+    name: String,
+    source_rows: Option<i64>,
+    source_exact: Option<bool>,
+    dest_rows: Option<i64>,
+    dest_exact: Option<bool>,
+    difference: Option<i64>,
+    state: State,
+}
+
+#[derive(Serialize)]
+struct ReportJson<'a> {
+    status: Status,
+    exit_code: u8,
+    taken_at: String,
+    source: SideJson<'a>,
+    destination: SideJson<'a>,
+    checks: &'a [Check],
+    tables: Vec<TableJson>,
+}
+
+fn side_json(s: &SideSnapshot) -> SideJson<'_> {
+    SideJson {
+        endpoint: &s.endpoint,
+        reach: &s.reach,
+        version: s.version_num.map(crate::io::pg::version_label),
+        poll_ms: (s.poll_ms * 10.0).round() / 10.0,
+    }
+}
+
+fn tables(snap: &Snapshot, tracker: &Tracker) -> Vec<TableJson> {
+    let Some(src) = snap.source.tables.ok() else {
+        return Vec::new();
+    };
+    src.iter()
+        .map(|t| {
+            let key = t.key();
+            let last = tracker.history(&key).and_then(|h| h.back());
+            let dest = last.and_then(|s| s.dest);
+            TableJson {
+                schema: t.schema.clone(),
+                name: t.name.clone(),
+                source_rows: t.rows.map(|r| r.rows),
+                source_exact: t.rows.map(|r| r.exact),
+                dest_rows: dest.map(|r| r.rows),
+                dest_exact: dest.map(|r| r.exact),
+                difference: last.and_then(|s| s.difference()),
+                state: tracker.state(&key),
+            }
+        })
+        .collect()
+}
+
+fn taken_at(snap: &Snapshot) -> String {
+    chrono::DateTime::from_timestamp_millis(snap.taken_at_ms)
+        .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+        .unwrap_or_default()
+}
+
+/// The JSON document documented in the README.
+pub fn json(snap: &Snapshot, checks: &[Check], tracker: &Tracker) -> String {
+    let status = worst(checks);
+    let doc = ReportJson {
+        status,
+        exit_code: status.exit_code(),
+        taken_at: taken_at(snap),
+        source: side_json(&snap.source),
+        destination: side_json(&snap.dest),
+        checks,
+        tables: tables(snap, tracker),
+    };
+    serde_json::to_string_pretty(&doc).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"))
+}
+
+fn count_text(rows: Option<i64>, exact: Option<bool>) -> String {
+    match (rows, exact) {
+        (Some(r), Some(false)) => format!("≈{}", group_digits(r)),
+        (Some(r), _) => group_digits(r),
+        (None, _) => "—".to_string(),
+    }
+}
+
+/// `1 234 567`, as the screen shows counts.
+pub fn group_digits(n: i64) -> String {
+    let digits = n.unsigned_abs().to_string();
+    let mut out = String::new();
+    for (i, ch) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(' ');
+        }
+        out.push(ch);
+    }
+    if n < 0 { format!("-{out}") } else { out }
+}
+
+/// A plain-text report for people: checks with their fixes, then the tables.
+pub fn human(snap: &Snapshot, checks: &[Check], tracker: &Tracker) -> String {
+    let mut out = String::new();
+    let side = |s: &SideSnapshot| match (&s.reach, s.version_num) {
+        (Reach::Up, Some(v)) => format!(
+            "{} (PostgreSQL {})",
+            s.endpoint,
+            crate::io::pg::version_label(v)
+        ),
+        (r, _) => format!("{} ({})", s.endpoint, r.reason().unwrap_or("?")),
+    };
+    out.push_str(&format!(
+        "source       {}\ndestination  {}\n\n",
+        side(&snap.source),
+        side(&snap.dest)
+    ));
+    let title_w = checks
+        .iter()
+        .map(|c| c.title.chars().count())
+        .max()
+        .unwrap_or(5);
+    for c in checks {
+        out.push_str(&format!(
+            "{} {:<8} {:<11} {:<title_w$}  {}\n",
+            c.status.symbol(),
+            c.status.label(),
+            c.side.label(),
+            c.title,
+            c.detail
+        ));
+        if c.status != Status::Ok
+            && let Some(fix) = &c.fix
+        {
+            for sql in &fix.sql {
+                out.push_str(&format!("      fix: {sql};\n"));
+            }
+            if let Some(m) = &fix.manual {
+                out.push_str(&format!("      do:  {m}\n"));
+            }
+            if let Some(caution) = &fix.caution {
+                out.push_str(&format!("      note: {caution}\n"));
+            }
+        }
+    }
+    let rows = tables(snap, tracker);
+    if !rows.is_empty() {
+        let name_w = rows
+            .iter()
+            .map(|t| t.schema.chars().count() + t.name.chars().count() + 1)
+            .max()
+            .unwrap_or(5)
+            .max(5);
+        out.push_str(&format!(
+            "\n{:<name_w$}  {:>12}  {:>12}  {:>9}  STATE\n",
+            "TABLE", "SOURCE", "DEST", "Δ"
+        ));
+        for t in rows {
+            out.push_str(&format!(
+                "{:<name_w$}  {:>12}  {:>12}  {:>9}  {}\n",
+                format!("{}.{}", t.schema, t.name),
+                count_text(t.source_rows, t.source_exact),
+                count_text(t.dest_rows, t.dest_exact),
+                t.difference.map(group_digits).unwrap_or_else(|| "—".into()),
+                t.state.label()
+            ));
+        }
+    }
+    let status = worst(checks);
+    out.push_str(&format!(
+        "\noverall: {} (exit {})\n",
+        status.label(),
+        status.exit_code()
+    ));
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn digits_are_grouped_by_thousands() {
+        assert_eq!(group_digits(0), "0");
+        assert_eq!(group_digits(999), "999");
+        assert_eq!(group_digits(1000), "1 000");
+        assert_eq!(group_digits(1234567), "1 234 567");
+        assert_eq!(group_digits(-120), "-120");
+    }
+}
