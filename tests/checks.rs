@@ -16,9 +16,10 @@ use std::time::Duration;
 use syncwatch::config::{Endpoint, Engine, Settings};
 use syncwatch::io::pg;
 use syncwatch::io::poll::poll_once;
-use syncwatch::logic::checks::{self, Check, Status};
+use syncwatch::logic::checks;
 use syncwatch::logic::counts::TableKey;
 use syncwatch::logic::quote;
+use syncwatch::model::check::{Check, Status};
 use syncwatch::model::snapshot::{RowCount, Snapshot};
 use syncwatch::sandbox::cluster::{Cluster, PgBin};
 use syncwatch::sandbox::lab::{self, Lab, SCRIPTS, exec};
@@ -253,7 +254,7 @@ fn find<'a>(checks: &'a [Check], id: &str) -> &'a Check {
 }
 
 fn ids(checks: &[Check]) -> Vec<&'static str> {
-    checks.iter().map(|c| c.id).collect()
+    checks.iter().map(|c| c.id.as_str()).collect()
 }
 
 /// Polls until check `id` satisfies `want`; returns it (fails with the last one seen).
@@ -1266,7 +1267,7 @@ async fn stopped_destination_is_critical_with_a_reason_and_its_other_checks_are_
     );
     let others: Vec<&Check> = checks
         .iter()
-        .filter(|c| c.id.starts_with("dest.") && c.id != "dest.reachable")
+        .filter(|c| c.id.as_str().starts_with("dest.") && c.id != "dest.reachable")
         .collect();
     assert!(others.len() >= 4, "{others:#?}");
     for c in others {
@@ -1433,9 +1434,9 @@ async fn unicode_quoted_and_keyword_identifiers_work_in_every_check_and_count() 
     let last: Mutex<Option<(Snapshot, Vec<Check>)>> = Mutex::new(None);
     let settled = common::eventually(WAIT, || async {
         let (snap, checks) = poll_with(&s, &forced).await;
-        let all_ok = checks
-            .iter()
-            .all(|c| c.status == Status::Ok || (!bin.pgvector && c.id.ends_with(".vector")));
+        let all_ok = checks.iter().all(|c| {
+            c.status == Status::Ok || (!bin.pgvector && c.id.as_str().ends_with(".vector"))
+        });
         let counted = tables
             .iter()
             .all(|(t, n)| snap.dest.table(schema, t).and_then(|x| x.rows) == exact(*n));

@@ -86,7 +86,7 @@ proptest! {
                 oid: i as u32,
                 schema: "public".into(),
                 name: format!("t{i}"),
-                replica_identity: 'd',
+                replica_identity: syncwatch::model::snapshot::ReplicaIdentity::Default,
                 partitioned: false,
                 has_primary_key: true,
                 primary_key: vec!["id".into()],

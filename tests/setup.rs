@@ -11,7 +11,8 @@ use syncwatch::cmd::setup::SetupArgs;
 
 use syncwatch::config::{Engine, Settings};
 use syncwatch::io::poll;
-use syncwatch::logic::checks::{self, Check, Status};
+use syncwatch::logic::checks;
+use syncwatch::model::check::{Check, Status};
 use syncwatch::sandbox::cluster::{Cluster, PgBin};
 use syncwatch::sandbox::lab::{self, exec};
 
@@ -60,7 +61,7 @@ fn failing(checks: &[Check]) -> Vec<&'static str> {
     checks
         .iter()
         .filter(|c| c.status != Status::Ok)
-        .map(|c| c.id)
+        .map(|c| c.id.as_str())
         .collect()
 }
 
@@ -192,7 +193,7 @@ async fn setup_brings_a_bare_pair_to_every_check_ok_with_one_restart() {
     let plan_steps = {
         let snap = poll::poll_once(&settings2, &HashSet::new()).await;
         let c = checks::evaluate(&snap, &settings2);
-        syncwatch::io::fix::plan(&c, &snap, &settings2)
+        syncwatch::logic::fixplan::plan(&c, &snap)
     };
     assert!(plan_steps.is_empty(), "{plan_steps:?}");
     stop(src, dst).await;

@@ -13,6 +13,7 @@ use crate::config::Settings;
 use crate::io::seed::copy::{Cancel, Progress};
 use crate::io::seed::run::{self, SeedReport, SeedRequest};
 use crate::io::seed::traffic::{Mix, Traffic, TrafficOptions, TrafficStats};
+use crate::logic::format::{eta, group_digits};
 
 /// Exit code after Ctrl-C stopped a seed (128 + SIGINT, as shells report it).
 pub const EXIT_INTERRUPTED: u8 = 130;
@@ -104,7 +105,7 @@ async fn run_inner(settings: &Settings, args: SeedArgs, stop: &Cancel) -> Result
         eprintln!(
             "seeding {} through COPY, batches of {} rows …",
             settings.source,
-            group(args.batch_rows)
+            group_digits(args.batch_rows)
         );
         let mut line = ProgressLine::new();
         let mut on_progress = |p: &Progress| line.show(p);
@@ -119,14 +120,14 @@ async fn run_inner(settings: &Settings, args: SeedArgs, stop: &Cancel) -> Result
         if report.cancelled {
             eprintln!(
                 "stopped by Ctrl-C after the batch under way: {} rows written ({})",
-                group(report.written()),
+                group_digits(report.written()),
                 per_table(&report)
             );
             return Ok(ExitCode::from(EXIT_INTERRUPTED));
         }
         eprintln!(
             "seeded {} rows ({})",
-            group(report.written()),
+            group_digits(report.written()),
             per_table(&report)
         );
     }
@@ -200,7 +201,7 @@ fn per_table(r: &SeedReport) -> String {
             format!(
                 "{} {} in {:.1} s",
                 t.table,
-                group(t.outcome.written),
+                group_digits(t.outcome.written),
                 t.outcome.elapsed.as_secs_f64()
             )
         })
@@ -209,52 +210,29 @@ fn per_table(r: &SeedReport) -> String {
 }
 
 /// `1 234 567`: digits grouped by three, as the screen shows counts.
-pub fn group(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(' ');
-        }
-        out.push(c);
-    }
-    out
-}
-
 /// One line: table, rows, share, rate and time left.
 pub fn progress_text(p: &Progress) -> String {
     let eta = match p.eta() {
-        Some(d) if p.written < p.target => format!("  ETA {}", duration_text(d)),
+        Some(d) if p.written < p.target => format!("  ETA {}", eta(d)),
         _ => String::new(),
     };
     format!(
         "{}  {} / {} rows  {:>3.0}%  {} rows/s{eta}",
         p.table,
-        group(p.written),
-        group(p.target),
+        group_digits(p.written),
+        group_digits(p.target),
         p.fraction() * 100.0,
-        group(p.rows_per_sec().round() as u64),
+        group_digits(p.rows_per_sec().round() as u64),
     )
-}
-
-fn duration_text(d: Duration) -> String {
-    let s = d.as_secs();
-    if s >= 3600 {
-        format!("{}h{:02}m", s / 3600, s % 3600 / 60)
-    } else if s >= 60 {
-        format!("{}m{:02}s", s / 60, s % 60)
-    } else {
-        format!("{:.0} s", d.as_secs_f64().ceil())
-    }
 }
 
 pub fn traffic_line(s: &TrafficStats) -> String {
     format!(
         "{} inserts, {} updates, {} deletes, {} skipped in {:.1} s ({:.1} changes/s)",
-        group(s.inserts),
-        group(s.updates),
-        group(s.deletes),
-        group(s.skipped),
+        group_digits(s.inserts),
+        group_digits(s.updates),
+        group_digits(s.deletes),
+        group_digits(s.skipped),
         s.elapsed.as_secs_f64(),
         s.rate()
     )
@@ -316,14 +294,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn counts_are_grouped_by_three() {
-        assert_eq!(group(0), "0");
-        assert_eq!(group(999), "999");
-        assert_eq!(group(1_000), "1 000");
-        assert_eq!(group(2_000_000), "2 000 000");
-    }
-
-    #[test]
     fn progress_line_says_rows_rate_and_time_left() {
         let p = Progress {
             table: "public.tache".into(),
@@ -341,7 +311,6 @@ mod tests {
             ..p
         };
         assert!(!progress_text(&done).contains("ETA"));
-        assert_eq!(duration_text(Duration::from_secs(75)), "1m15s");
     }
 
     #[test]

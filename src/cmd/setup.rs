@@ -11,7 +11,9 @@ use color_eyre::eyre::Result;
 use crate::config::Settings;
 use crate::io::fix;
 use crate::io::poll;
-use crate::logic::checks::{self, Status};
+use crate::logic::checks;
+use crate::logic::fixplan;
+use crate::model::check::Status;
 
 #[derive(Clone, Copy, Debug, Default)]
 pub struct SetupArgs {
@@ -34,11 +36,11 @@ pub async fn run(settings: &Settings, args: SetupArgs) -> Result<ExitCode> {
         }
     }
     let all = checks::evaluate(&snap, settings);
-    let steps: Vec<fix::Step> = fix::plan(&all, &snap, settings)
+    let steps: Vec<fixplan::Step> = fixplan::plan(&all, &snap)
         .into_iter()
         .filter(|s| side.is_none_or(|want| s.side == want))
         .collect();
-    let manual: Vec<&checks::Check> = all
+    let manual: Vec<&crate::model::check::Check> = all
         .iter()
         .filter(|c| c.status != Status::Ok && side.is_none_or(|want| c.side == want))
         .filter(|c| {
@@ -56,7 +58,7 @@ pub async fn run(settings: &Settings, args: SetupArgs) -> Result<ExitCode> {
             "-- plan ({} step(s)); nothing is changed with --dry-run",
             steps.len()
         );
-        for line in fix::describe(&steps) {
+        for line in fixplan::describe(&steps) {
             println!("{line}");
         }
         print_manual(&manual);
@@ -74,7 +76,11 @@ pub async fn run(settings: &Settings, args: SetupArgs) -> Result<ExitCode> {
             None => {
                 println!("-- ok");
                 if outcome.restart_needed {
-                    restart.push(step.check_id.trim_start_matches("source."));
+                    restart.push(
+                        step.check_id
+                            .server_setting()
+                            .unwrap_or(step.check_id.as_str()),
+                    );
                 }
             }
             Some(why) => {
@@ -92,7 +98,7 @@ pub async fn run(settings: &Settings, args: SetupArgs) -> Result<ExitCode> {
     }
     let after = poll::poll_once(settings, &Default::default()).await;
     let checks_after = checks::evaluate(&after, settings);
-    let left: Vec<&checks::Check> = checks_after
+    let left: Vec<&crate::model::check::Check> = checks_after
         .iter()
         .filter(|c| c.status != Status::Ok && side.is_none_or(|want| c.side == want))
         .collect();
@@ -117,7 +123,7 @@ pub async fn run(settings: &Settings, args: SetupArgs) -> Result<ExitCode> {
     })
 }
 
-fn print_manual(manual: &[&checks::Check]) {
+fn print_manual(manual: &[&crate::model::check::Check]) {
     for c in manual {
         if let Some(m) = c.fix.as_ref().and_then(|f| f.manual.as_ref()) {
             println!("-- {} ({}) needs a step by hand: {m}", c.id, c.side.label());
@@ -125,8 +131,8 @@ fn print_manual(manual: &[&checks::Check]) {
     }
 }
 
-fn exit_for(all: &[checks::Check], side: Option<Side>) -> ExitCode {
-    let relevant: Vec<checks::Check> = all
+fn exit_for(all: &[crate::model::check::Check], side: Option<Side>) -> ExitCode {
+    let relevant: Vec<crate::model::check::Check> = all
         .iter()
         .filter(|c| side.is_none_or(|want| c.side == want))
         .cloned()

@@ -237,7 +237,7 @@ mod tests {
             oid: 1,
             schema: "public".into(),
             name: name.into(),
-            replica_identity: 'd',
+            replica_identity: crate::model::snapshot::ReplicaIdentity::Default,
             partitioned: false,
             has_primary_key: true,
             primary_key: vec!["id".into()],

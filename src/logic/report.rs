@@ -3,8 +3,10 @@
 
 use serde::Serialize;
 
-use crate::logic::checks::{Check, Status, worst};
 use crate::logic::divergence::{State, Tracker};
+use crate::logic::format::{count_cell, difference_cell, version_label};
+use crate::model::check::{Check, Status, worst};
+use crate::model::snapshot::RowCount;
 use crate::model::snapshot::{Reach, SideSnapshot, Snapshot};
 
 #[derive(Serialize)]
@@ -42,7 +44,7 @@ fn side_json(s: &SideSnapshot) -> SideJson<'_> {
     SideJson {
         endpoint: &s.endpoint,
         reach: &s.reach,
-        version: s.version_num.map(crate::io::pg::version_label),
+        version: s.version_num.map(crate::logic::format::version_label),
         poll_ms: (s.poll_ms * 10.0).round() / 10.0,
     }
 }
@@ -91,36 +93,11 @@ pub fn json(snap: &Snapshot, checks: &[Check], tracker: &Tracker) -> String {
     serde_json::to_string_pretty(&doc).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"))
 }
 
-fn count_text(rows: Option<i64>, exact: Option<bool>) -> String {
-    match (rows, exact) {
-        (Some(r), Some(false)) => format!("≈{}", group_digits(r)),
-        (Some(r), _) => group_digits(r),
-        (None, _) => "—".to_string(),
-    }
-}
-
-/// `1 234 567`, as the screen shows counts.
-pub fn group_digits(n: i64) -> String {
-    let digits = n.unsigned_abs().to_string();
-    let mut out = String::new();
-    for (i, ch) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(' ');
-        }
-        out.push(ch);
-    }
-    if n < 0 { format!("-{out}") } else { out }
-}
-
 /// A plain-text report for people: checks with their fixes, then the tables.
 pub fn human(snap: &Snapshot, checks: &[Check], tracker: &Tracker) -> String {
     let mut out = String::new();
     let side = |s: &SideSnapshot| match (&s.reach, s.version_num) {
-        (Reach::Up, Some(v)) => format!(
-            "{} (PostgreSQL {})",
-            s.endpoint,
-            crate::io::pg::version_label(v)
-        ),
+        (Reach::Up, Some(v)) => format!("{} (PostgreSQL {})", s.endpoint, version_label(v)),
         (r, _) => format!("{} ({})", s.endpoint, r.reason().unwrap_or("?")),
     };
     out.push_str(&format!(
@@ -172,9 +149,9 @@ pub fn human(snap: &Snapshot, checks: &[Check], tracker: &Tracker) -> String {
             out.push_str(&format!(
                 "{:<name_w$}  {:>12}  {:>12}  {:>9}  {}\n",
                 format!("{}.{}", t.schema, t.name),
-                count_text(t.source_rows, t.source_exact),
-                count_text(t.dest_rows, t.dest_exact),
-                t.difference.map(group_digits).unwrap_or_else(|| "—".into()),
+                count_cell(row_count(t.source_rows, t.source_exact)),
+                count_cell(row_count(t.dest_rows, t.dest_exact)),
+                difference_cell(t.difference),
                 t.state.label()
             ));
         }
@@ -188,16 +165,10 @@ pub fn human(snap: &Snapshot, checks: &[Check], tracker: &Tracker) -> String {
     out
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn digits_are_grouped_by_thousands() {
-        assert_eq!(group_digits(0), "0");
-        assert_eq!(group_digits(999), "999");
-        assert_eq!(group_digits(1000), "1 000");
-        assert_eq!(group_digits(1234567), "1 234 567");
-        assert_eq!(group_digits(-120), "-120");
-    }
+/// The JSON's two fields back as one count, for the same cells as the screen's.
+fn row_count(rows: Option<i64>, exact: Option<bool>) -> Option<RowCount> {
+    Some(RowCount {
+        rows: rows?,
+        exact: exact.unwrap_or(true),
+    })
 }

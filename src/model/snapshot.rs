@@ -149,13 +149,90 @@ pub struct Column {
     pub not_null: bool,
 }
 
+/// `pg_class.relreplident`: which old values a table's UPDATEs and DELETEs carry.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReplicaIdentity {
+    /// The primary key's columns (nothing without a primary key).
+    #[default]
+    Default,
+    Nothing,
+    /// Every column.
+    Full,
+    /// The columns of a chosen unique index.
+    Index,
+}
+
+impl ReplicaIdentity {
+    /// From the catalog's code: `d`, `n`, `f`, `i`.
+    pub fn from_code(code: char) -> Option<Self> {
+        Some(match code {
+            'd' => ReplicaIdentity::Default,
+            'n' => ReplicaIdentity::Nothing,
+            'f' => ReplicaIdentity::Full,
+            'i' => ReplicaIdentity::Index,
+            _ => return None,
+        })
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            ReplicaIdentity::Default => "default (primary key)",
+            ReplicaIdentity::Full => "full",
+            ReplicaIdentity::Index => "index",
+            ReplicaIdentity::Nothing => "nothing",
+        }
+    }
+}
+
+/// `pg_subscription_rel.srsubstate`: where a subscribed table's initial copy stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SubState {
+    Init,
+    Copying,
+    FinishedCopy,
+    Synchronized,
+    Ready,
+    Unknown,
+}
+
+impl SubState {
+    /// From the catalog's code: `i`, `d`, `f`, `s`, `r`.
+    pub fn from_code(code: char) -> Self {
+        match code {
+            'i' => SubState::Init,
+            'd' => SubState::Copying,
+            'f' => SubState::FinishedCopy,
+            's' => SubState::Synchronized,
+            'r' => SubState::Ready,
+            _ => SubState::Unknown,
+        }
+    }
+
+    /// The copy is done and changes are applied.
+    pub fn is_ready(self) -> bool {
+        matches!(self, SubState::Ready | SubState::Synchronized)
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            SubState::Init => "init",
+            SubState::Copying => "copying",
+            SubState::FinishedCopy => "finished copy",
+            SubState::Synchronized => "synchronized",
+            SubState::Ready => "ready",
+            SubState::Unknown => "unknown",
+        }
+    }
+}
+
 /// A table of the watched schema or of the publication, on one side.
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
 pub struct TableInfo {
     pub schema: String,
     pub name: String,
-    /// `d` default, `n` nothing, `f` full, `i` index.
-    pub replica_identity: char,
+    pub replica_identity: ReplicaIdentity,
     pub has_primary_key: bool,
     /// Primary-key columns in key order (empty without a primary key).
     pub primary_key: Vec<String>,
@@ -195,8 +272,8 @@ pub struct SubscriptionInfo {
     pub worker_pid: Option<i32>,
     pub received_lsn: Option<String>,
     pub last_msg_receipt: Option<String>,
-    /// Tables by `srsubstate`: i init, d copying, f finished, s synchronized, r ready.
-    pub table_states: Vec<(String, char)>,
+    /// Each subscribed table (`schema.table`) and its copy state.
+    pub table_states: Vec<(String, SubState)>,
     /// 15+.
     pub apply_error_count: Option<i64>,
     /// 15+.

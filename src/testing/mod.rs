@@ -10,7 +10,7 @@ pub fn table(name: &str, pk: bool) -> TableInfo {
     TableInfo {
         schema: "public".into(),
         name: name.into(),
-        replica_identity: 'd',
+        replica_identity: ReplicaIdentity::Default,
         has_primary_key: pk,
         primary_key: if pk { vec!["id".into()] } else { vec![] },
         unique_index: None,
@@ -99,8 +99,8 @@ pub fn healthy() -> Snapshot {
         publications: vec!["airbyte_publication".into()],
         worker_pid: Some(42),
         table_states: vec![
-            ("public.tache".into(), 'r'),
-            ("public.utilisateur".into(), 'r'),
+            ("public.tache".into(), SubState::Ready),
+            ("public.utilisateur".into(), SubState::Ready),
         ],
         apply_error_count: Some(0),
         sync_error_count: Some(0),

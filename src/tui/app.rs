@@ -5,10 +5,11 @@ use crate::model::side::Side;
 use std::collections::VecDeque;
 
 use crate::config::Settings;
-use crate::io::fix;
-use crate::logic::checks::{self, Check};
+use crate::logic::checks;
 use crate::logic::counts::TableKey;
 use crate::logic::divergence::{State, Tracker, classify};
+use crate::logic::fixplan;
+use crate::model::check::Check;
 use crate::model::snapshot::{Reach, RowCount, SideSnapshot, Snapshot};
 
 use super::action::{Action, LogLevel};
@@ -79,7 +80,7 @@ pub enum Effect {
     SetPaused(bool),
     CountExact(TableKey),
     /// Run these fixes (already confirmed), then refresh.
-    RunFixes(Vec<fix::Step>),
+    RunFixes(Vec<fixplan::Step>),
     /// Seed `rows` rows into `table` (all published tables when None).
     Seed {
         table: Option<String>,
@@ -574,7 +575,7 @@ impl App {
             }
         };
         if let Some(c) = &chosen {
-            if c.status == checks::Status::Ok {
+            if c.status == crate::model::check::Status::Ok {
                 self.push_log(LogLevel::Info, format!("{}: nothing to fix", c.id));
                 return vec![];
             }
@@ -602,21 +603,21 @@ impl App {
         }
         let checks = self.checks.clone();
         let steps = self
-            .with_snapshot(|app, snap| match &chosen {
-                Some(c) => fix::step_for(c, snap).into_iter().collect::<Vec<_>>(),
-                None => fix::plan(&checks, snap, &app.settings),
+            .with_snapshot(|_, snap| match &chosen {
+                Some(c) => fixplan::step_for(c, snap).into_iter().collect::<Vec<_>>(),
+                None => fixplan::plan(&checks, snap),
             })
             .unwrap_or_default();
         if steps.is_empty() {
             self.push_log(LogLevel::Info, "no fix to run");
             return vec![];
         }
-        let runnable: Vec<fix::Step> = steps
+        let runnable: Vec<fixplan::Step> = steps
             .iter()
             .filter(|s| s.blocked.is_none())
             .cloned()
             .collect();
-        let mut lines = fix::describe(&steps);
+        let mut lines = fixplan::describe(&steps);
         if runnable.is_empty() {
             lines.push(String::new());
             lines.push(
@@ -796,10 +797,7 @@ impl App {
                         "primary key  {}",
                         if t.has_primary_key { "yes" } else { "no" }
                     ));
-                    lines.push(format!(
-                        "identity     {}",
-                        identity_label(t.replica_identity)
-                    ));
+                    lines.push(format!("identity     {}", t.replica_identity.label()));
                     lines.push(String::new());
                     lines.push("columns".into());
                     lines.extend(
@@ -825,18 +823,8 @@ impl App {
     }
 
     /// The worst check status, for the header.
-    pub fn overall(&self) -> checks::Status {
+    pub fn overall(&self) -> crate::model::check::Status {
         checks::worst(&self.checks)
-    }
-}
-
-fn identity_label(c: char) -> &'static str {
-    match c {
-        'd' => "default (primary key)",
-        'f' => "full",
-        'i' => "index",
-        'n' => "nothing",
-        _ => "?",
     }
 }
 

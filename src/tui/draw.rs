@@ -40,7 +40,7 @@ pub fn draw(frame: &mut Frame, app: &mut App, theme: &Theme) {
             let lines = vec![
                 format!(
                     "Seed {} rows into {} of the source, through binary COPY.",
-                    crate::logic::report::group_digits(*rows as i64),
+                    crate::logic::format::group_digits(*rows as i64),
                     match table {
                         Some(t) => format!("table {t}"),
                         None => "every published table".to_string(),

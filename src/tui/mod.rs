@@ -23,6 +23,7 @@ use tokio::sync::mpsc;
 
 use crate::config::Settings;
 use crate::io::pollers::{self, PollerCmd, PollerMsg};
+use crate::logic::fixplan;
 use action::Action;
 use app::{App, Effect, Popup};
 use theme::Theme;
@@ -49,43 +50,17 @@ pub fn map_key(app: &App, ev: &KeyEvent) -> Option<Action> {
     }
 }
 
-/// What seeding writes with (binary COPY).
-const SEED_PRIVILEGES: &[&str] = &["INSERT"];
-/// What change traffic writes with.
-const TRAFFIC_PRIVILEGES: &[&str] = &["INSERT", "UPDATE", "DELETE"];
-
-/// The privileges a write on the source's tables was refused for and the GRANT that
-/// gives them, when `e` is such a refusal (`permission denied for table …`).
+/// The privileges a write on the source's tables was refused for, when `e` is such a
+/// refusal, with the GRANT that gives them.
 pub fn refused_write(
     e: &color_eyre::Report,
     privileges: &[&str],
     settings: &Settings,
 ) -> Option<String> {
-    use crate::logic::quote::ident;
     let pg = e
         .chain()
         .find_map(|c| c.downcast_ref::<crate::io::pg::PgError>())?;
-    if pg.kind != crate::io::pg::Kind::PermissionDenied {
-        return None;
-    }
-    let table = pg
-        .message
-        .strip_prefix("permission denied for table ")?
-        .split(" (hint: ")
-        .next()?;
-    let role = &settings.source.user;
-    let list = privileges.join(", ");
-    let what = if privileges.len() > 1 {
-        "privileges"
-    } else {
-        "privilege"
-    };
-    Some(format!(
-        "role {role} needs the {list} {what} on table {table} (GRANT {list} ON TABLE {}.{} TO {}), or a superuser",
-        ident(&settings.schema),
-        ident(table),
-        ident(role)
-    ))
+    fixplan::refused_write(pg, privileges, &settings.source.user, &settings.schema)
 }
 
 /// `line`, followed by the privileges `e` was refused for when it is a refused write.
@@ -122,7 +97,7 @@ fn report_traffic_end(
                 explain_refusal(
                     format!("change traffic stopped: {e:#}"),
                     &e,
-                    TRAFFIC_PRIVILEGES,
+                    fixplan::TRAFFIC_PRIVILEGES,
                     &settings,
                 ),
             ),
@@ -164,7 +139,7 @@ fn spawn_seed(
                 Err(e) => explain_refusal(
                     format!("seed failed: {e:#}"),
                     &e,
-                    SEED_PRIVILEGES,
+                    fixplan::SEED_PRIVILEGES,
                     &settings,
                 ),
             };
@@ -227,7 +202,7 @@ fn forward_traffic(
 /// Runs confirmed fixes off the UI task, logging each outcome, then asks for a fresh poll.
 fn spawn_fixes(
     settings: Settings,
-    steps: Vec<crate::io::fix::Step>,
+    steps: Vec<crate::logic::fixplan::Step>,
     out: mpsc::UnboundedSender<Action>,
     pollers: pollers::Pollers,
 ) {
@@ -378,7 +353,7 @@ pub async fn run(settings: Settings, badge: Option<String>) -> Result<()> {
                             explain_refusal(
                                 format!("traffic: {e:#}"),
                                 &e,
-                                TRAFFIC_PRIVILEGES,
+                                fixplan::TRAFFIC_PRIVILEGES,
                                 &settings,
                             ),
                         ),

@@ -567,6 +567,7 @@ fn a_refused_seed_or_traffic_write_names_the_privileges_and_the_grant() {
         kind: crate::io::pg::Kind::PermissionDenied,
         sqlstate: Some("42501".into()),
         message: "permission denied for table tache".into(),
+        hint: None,
     }
     .into());
     let e = refused

@@ -3,8 +3,8 @@
 
 use ratatui::style::{Color, Modifier, Style};
 
-use crate::logic::checks::Status;
 use crate::logic::divergence::State;
+use crate::model::check::Status;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Theme {

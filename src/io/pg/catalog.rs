@@ -7,8 +7,8 @@ use tokio_postgres::Client;
 use super::{Kind, PgError};
 use crate::logic::quote;
 use crate::model::snapshot::{
-    Column, Extensions, PublicationInfo, PublishedTable, RoleInfo, ServerSettings, SlotInfo,
-    SlotStats, SubscriptionInfo,
+    Column, Extensions, PublicationInfo, PublishedTable, ReplicaIdentity, RoleInfo, ServerSettings,
+    SlotInfo, SlotStats, SubState, SubscriptionInfo,
 };
 
 type R<T> = Result<T, PgError>;
@@ -212,7 +212,7 @@ pub struct RawTable {
     pub oid: u32,
     pub schema: String,
     pub name: String,
-    pub replica_identity: char,
+    pub replica_identity: ReplicaIdentity,
     pub partitioned: bool,
     pub has_primary_key: bool,
     /// Primary-key columns in key order.
@@ -294,7 +294,10 @@ pub async fn tables(c: &Client, schema: &str, extra: &[(String, String)]) -> R<V
             oid: r.get(0),
             schema: r.get(1),
             name: r.get(2),
-            replica_identity: r.get::<_, String>(3).chars().next().unwrap_or('d'),
+            replica_identity: ReplicaIdentity::from_code(
+                r.get::<_, String>(3).chars().next().unwrap_or('d'),
+            )
+            .unwrap_or_default(),
             partitioned: r.get(4),
             has_primary_key: r.get(5),
             primary_key: Vec::new(),
@@ -467,7 +470,10 @@ pub async fn subscription(c: &Client, version: i32, name: &str) -> R<Option<Subs
         .iter()
         .map(|r| {
             let state: String = r.get(1);
-            (r.get(0), state.chars().next().unwrap_or('?'))
+            (
+                r.get(0),
+                SubState::from_code(state.chars().next().unwrap_or('?')),
+            )
         })
         .collect();
     let (apply_error_count, sync_error_count) = if version >= 150000 {

@@ -1,56 +1,10 @@
-//! Turns tokio-postgres errors into one-line explanations that keep the SQLSTATE and say
-//! what to do. Callers branch on [`Kind`] (a side that is down is not a failed check).
-
-use std::fmt;
+//! Turns tokio-postgres errors into [`PgError`]s: one-line explanations that keep the
+//! SQLSTATE and the server's hint and say what to do.
 
 use crate::config::Endpoint;
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Kind {
-    /// Nothing answers at the address, or the connection broke.
-    Unreachable,
-    /// No answer within the time limit (connect or statement).
-    Timeout,
-    /// Password or role refused.
-    Auth,
-    /// pg_hba.conf has no line that lets this connection in.
-    Rejected,
-    NoDatabase,
-    PermissionDenied,
-    Tls,
-    /// The server is starting, stopping or out of connection slots: try again later.
-    NotReady,
-    Other,
-}
-
-/// A database error as a person should read it.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct PgError {
-    pub kind: Kind,
-    pub sqlstate: Option<String>,
-    pub message: String,
-}
-
-impl fmt::Display for PgError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match &self.sqlstate {
-            Some(code) => write!(f, "{} [{code}]", self.message),
-            None => f.write_str(&self.message),
-        }
-    }
-}
-
-impl std::error::Error for PgError {}
+pub use crate::model::error::{Kind, PgError};
 
 impl PgError {
-    pub fn new(kind: Kind, message: impl Into<String>) -> Self {
-        PgError {
-            kind,
-            sqlstate: None,
-            message: message.into(),
-        }
-    }
-
     pub fn timeout(ep: &Endpoint, what: &str, secs: f64) -> Self {
         PgError::new(
             Kind::Timeout,
@@ -129,13 +83,12 @@ impl PgError {
                 message = format!(
                     "{message}: another session holds a lock on what this reads (see pg_locks and pg_stat_activity)"
                 );
-            } else if let Some(hint) = db.hint() {
-                message = format!("{message} (hint: {hint})");
             }
             return PgError {
                 kind,
                 sqlstate: Some(code),
                 message,
+                hint: db.hint().map(str::to_string),
             };
         }
         // Not a server error: walk the source chain for the I/O cause.

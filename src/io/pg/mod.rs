@@ -103,20 +103,3 @@ async fn query_version(
         Ok(Ok(row)) => Ok(row.get(0)),
     }
 }
-
-/// "16.4" from 160004, "9.6" style never occurs (13+ only).
-pub fn version_label(version_num: i32) -> String {
-    format!("{}.{}", version_num / 10000, version_num % 10000)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn version_label_reads_major_and_minor() {
-        assert_eq!(version_label(160014), "16.14");
-        assert_eq!(version_label(150018), "15.18");
-        assert_eq!(version_label(180000), "18.0");
-    }
-}

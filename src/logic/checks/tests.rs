@@ -1,6 +1,8 @@
 //! Checks on hand-built snapshots: each condition broken alone.
 
 use super::*;
+use crate::config::Engine;
+use crate::logic::format::human_bytes;
 use crate::model::snapshot::*;
 use crate::testing::{healthy, table};
 

@@ -4,8 +4,8 @@
 use serde_json::{Map, Value, json};
 
 use super::{DiffError, RowDiff, Side, TableDiff};
+use crate::logic::format::group_digits;
 use crate::logic::quote;
-use crate::logic::report::group_digits;
 
 /// One table's name (`schema.table`) and how its diff went.
 pub type Outcome = (String, Result<TableDiff, DiffError>);

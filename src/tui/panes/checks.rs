@@ -5,7 +5,7 @@ use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Paragraph};
 
-use crate::logic::checks::Status;
+use crate::model::check::Status;
 use crate::tui::app::{App, Pane};
 use crate::tui::panes::tables::window_start;
 use crate::tui::theme::Theme;

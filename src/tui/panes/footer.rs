@@ -1,13 +1,19 @@
 //! Bottom line: the keys, from the same table as the help.
 
+use std::time::Duration;
+
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
+use crate::logic::format;
 use crate::tui::app::App;
 use crate::tui::keys::BINDINGS;
 use crate::tui::theme::Theme;
+
+/// Cells of the seed's gauge.
+const SEED_GAUGE: usize = 20;
 
 pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     let line = if let Some((table, written, target, rate)) = &app.seeding {
@@ -17,23 +23,20 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         } else {
             0.0
         };
-        let filled = (fraction * 20.0).round() as usize;
         let eta = if *rate > 0.0 && target > written {
-            format!(" ETA {:.0}s", (target - written) as f64 / rate)
+            let left = Duration::from_secs_f64((target - written) as f64 / rate);
+            format!(" ETA {}", format::eta(left))
         } else {
             String::new()
         };
         Line::from(vec![
             Span::styled("seeding ", theme.title()),
             Span::raw(format!("{table} ")),
-            Span::styled(
-                format!("{}{}", "▰".repeat(filled), "▱".repeat(20 - filled)),
-                theme.warn(),
-            ),
+            Span::styled(format::gauge(fraction, SEED_GAUGE), theme.warn()),
             Span::raw(format!(
                 " {:.0}% {} rows/s{eta}",
                 fraction * 100.0,
-                crate::logic::report::group_digits(*rate as i64)
+                format::group_digits(*rate as i64)
             )),
             Span::styled("  Esc stops after this batch", theme.dim()),
         ])

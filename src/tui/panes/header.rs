@@ -7,7 +7,8 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
-use crate::logic::checks::Status;
+use crate::logic::format;
+use crate::model::check::Status;
 use crate::model::snapshot::Reach;
 use crate::tui::app::{App, SideView};
 use crate::tui::theme::Theme;
@@ -17,14 +18,6 @@ pub fn clock(app: &App, at_ms: i64) -> String {
     chrono::DateTime::from_timestamp_millis(at_ms + app.utc_offset_secs as i64 * 1000)
         .map(|t| t.format("%H:%M:%S").to_string())
         .unwrap_or_default()
-}
-
-fn age(ms: i64) -> String {
-    if ms < 60_000 {
-        format!("{:.1}s", ms as f64 / 1000.0)
-    } else {
-        format!("{}m{:02}s", ms / 60_000, (ms / 1000) % 60)
-    }
 }
 
 fn side_spans<'a>(app: &App, role: Side, view: &SideView, theme: &Theme) -> Vec<Span<'a>> {
@@ -64,11 +57,11 @@ fn side_spans<'a>(app: &App, role: Side, view: &SideView, theme: &Theme) -> Vec<
     }
     match (view.stalled_for_ms(app.now_ms), view.polled_at_ms) {
         (Some(stall), _) if stall > stall_limit => spans.push(Span::styled(
-            format!(" stalled {}", age(stall)),
+            format!(" stalled {}", format::age_ms(stall)),
             theme.warn(),
         )),
         (_, Some(at)) => spans.push(Span::styled(
-            format!(" {}", age(app.now_ms - at)),
+            format!(" {}", format::age_ms(app.now_ms - at)),
             theme.dim(),
         )),
         _ => {}

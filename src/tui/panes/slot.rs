@@ -6,22 +6,20 @@ use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Paragraph};
 
-use crate::logic::checks::human_bytes;
+use crate::logic::format::{gauge, human_bytes};
 use crate::tui::app::App;
 use crate::tui::panes::tables::sparkline;
 use crate::tui::theme::Theme;
 
 const GAUGE: usize = 10;
 
-fn gauge(value: i64, max: i64) -> String {
-    let filled = if max <= 0 {
-        0
+/// How full the retained WAL is toward the critical threshold.
+fn fullness(value: i64, max: i64) -> f64 {
+    if max <= 0 {
+        0.0
     } else {
-        ((value.max(0) as f64 / max as f64) * GAUGE as f64)
-            .ceil()
-            .min(GAUGE as f64) as usize
-    };
-    format!("{}{}", "▰".repeat(filled), "▱".repeat(GAUGE - filled))
+        value.max(0) as f64 / max as f64
+    }
 }
 
 pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
@@ -75,7 +73,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
             };
             let body = Line::from(vec![
                 Span::raw(format!("retained {} ", human_bytes(retained))),
-                Span::styled(gauge(retained, crit), style),
+                Span::styled(gauge(fullness(retained, crit), GAUGE), style),
                 Span::styled(format!(" of {} ", human_bytes(crit)), theme.dim()),
                 Span::styled(sparkline(&history, 12), theme.dim()),
                 Span::raw(format!(

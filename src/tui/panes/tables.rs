@@ -5,8 +5,7 @@ use ratatui::layout::{Constraint, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Cell, Row, Table};
 
-use crate::logic::report::group_digits;
-use crate::model::snapshot::RowCount;
+use crate::logic::format::{count_cell, difference_cell};
 use crate::tui::app::{App, Pane};
 use crate::tui::theme::Theme;
 
@@ -23,14 +22,6 @@ pub fn sparkline(values: &[i64], width: usize) -> String {
             None => BARS[0],
         })
         .collect()
-}
-
-fn count(c: Option<RowCount>) -> String {
-    match c {
-        Some(RowCount { rows, exact: true }) => group_digits(rows),
-        Some(RowCount { rows, exact: false }) => format!("≈{}", group_digits(rows)),
-        None => "—".to_string(),
-    }
 }
 
 /// First row to show so that `selected` stays visible in `height` rows.
@@ -77,12 +68,9 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
             };
             let row = Row::new(vec![
                 Cell::from(name),
-                Cell::from(Line::from(count(r.source)).right_aligned()),
-                Cell::from(Line::from(count(r.dest)).right_aligned()),
-                Cell::from(
-                    Line::from(r.difference.map(group_digits).unwrap_or_else(|| "—".into()))
-                        .right_aligned(),
-                ),
+                Cell::from(Line::from(count_cell(r.source)).right_aligned()),
+                Cell::from(Line::from(count_cell(r.dest)).right_aligned()),
+                Cell::from(Line::from(difference_cell(r.difference)).right_aligned()),
                 Cell::from(Span::styled(
                     sparkline(&app.trend(r.key), TREND_WIDTH),
                     theme.dim(),
