@@ -768,3 +768,87 @@ async fn a_pg_monitor_only_role_runs_the_whole_tui_and_each_write_names_the_miss
         .await
         .unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn g_against_a_stopped_source_leaves_the_keys_working_and_traffic_starts_once_it_answers() {
+    let lab = common::guide_lab().await;
+    let settings = lab.settings();
+    let src = pg::connect(&settings.source, Duration::from_secs(10))
+        .await
+        .unwrap();
+    syncwatch::io::seed::sample(&src.client, 20, 50)
+        .await
+        .unwrap();
+    drop(src);
+    lab.subscribe().await.unwrap();
+
+    // The source's connect timeout (60 s) is twice what each screen wait allows, so that
+    // starting the traffic stays pending while the source is frozen: a loop that awaited
+    // it would not answer a key before every wait below had failed.
+    let dir = TempDir::new("traffic-stall");
+    let config = dir.path().join("syncwatch.toml");
+    std::fs::write(
+        &config,
+        "statement_timeout_ms = 3000\nsource = \"connect_timeout=60\"\ndestination = \"connect_timeout=3\"\n",
+    )
+    .unwrap();
+    let tmux = Tmux::new(160, 40);
+    tmux.start_syncwatch(
+        &settings,
+        &format!("--engine native --config '{}'", config.display()),
+    );
+    tmux.wait_for("both sides up and counted", |s| {
+        dest_state(s) == Some(true) && counts(s, "utilisateur") == Some((20, 20))
+    })
+    .await;
+
+    let frozen = Frozen::new(&lab.source);
+    tmux.keys(&["g"]);
+    tmux.wait_for("the traffic question", |s| {
+        s.contains("Start change traffic?")
+    })
+    .await;
+    tmux.keys(&["y"]);
+    tmux.wait_for("traffic starting", |s| s.contains("traffic starting"))
+        .await;
+    // The loop is not waiting for the frozen source: help, filter and pause answer.
+    help_opens_and_closes(&tmux).await;
+    filter_to_tache(&tmux).await;
+    tmux.keys(&["p"]);
+    tmux.wait_for("PAUSED", |s| s.contains("PAUSED")).await;
+    tmux.keys(&["p"]);
+    let screen = tmux
+        .wait_for("polling resumed", |s| !s.contains("PAUSED"))
+        .await;
+    assert!(
+        screen.contains("traffic starting")
+            && !log_text(&screen).contains("change traffic started"),
+        "the start is still waiting for the frozen source:\n{screen}"
+    );
+
+    drop(frozen);
+    let screen = tmux
+        .wait_for("traffic running", |s| {
+            log_text(s).contains("change traffic started") && s.contains("/s ")
+        })
+        .await;
+    assert!(!screen.contains("traffic starting"), "{screen}");
+    tmux.keys(&["g"]);
+    let screen = tmux
+        .wait_for("traffic stopped", |s| {
+            log_text(s).contains("change traffic stopped:")
+        })
+        .await;
+    assert_eq!(
+        log_text(&screen).matches("change traffic started").count(),
+        1,
+        "one run, not two:\n{screen}"
+    );
+
+    quit_and_expect_the_terminal_restored(&tmux).await;
+    drop(tmux);
+    drop(dir);
+    tokio::task::spawn_blocking(move || drop(lab))
+        .await
+        .unwrap();
+}

@@ -32,10 +32,7 @@ pub struct SidePoller {
 
 impl SidePoller {
     pub fn new(role: Side, settings: &Settings) -> Self {
-        let endpoint = match role {
-            Side::Source => settings.source.clone(),
-            Side::Dest => settings.dest.clone(),
-        };
+        let endpoint = role.pick(&settings.source, &settings.dest).clone();
         SidePoller {
             role,
             endpoint,
@@ -46,16 +43,6 @@ impl SidePoller {
             next_connect: None,
             last_down: None,
         }
-    }
-
-    pub fn role(&self) -> Side {
-        self.role
-    }
-
-    /// Drops the connection, e.g. after the user changed something the session caches.
-    pub fn reset(&mut self) {
-        self.session = None;
-        self.next_connect = None;
     }
 
     /// One poll. `wanted`: tables to read besides the watched schema (the source's

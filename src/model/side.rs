@@ -21,6 +21,14 @@ impl Side {
         }
     }
 
+    /// The short tag the screen uses: `src`, `dst`.
+    pub fn tag(self) -> &'static str {
+        match self {
+            Side::Source => "src",
+            Side::Dest => "dst",
+        }
+    }
+
     /// This side's one of a pair of values: `side.pick(&a.source, &a.dest)`.
     pub fn pick<T>(self, source: T, dest: T) -> T {
         match self {

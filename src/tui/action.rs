@@ -1,5 +1,5 @@
-//! Every change to the UI's state is one of these; keys, ticks and poller reports all
-//! become actions, and only `App::update` applies them.
+//! Every change to the UI's state is one of these; keys, ticks, poller reports and
+//! background tasks all become actions, and only `App::update` applies them.
 
 use crate::model::side::Side;
 use crate::model::snapshot::SideSnapshot;
@@ -43,16 +43,15 @@ pub enum Action {
     SeedMore,
     SeedLess,
     SeedScope,
-    /// A seed reported progress (table, rows written, rows asked, rows per second).
-    SeedProgress(String, u64, u64, f64),
+    /// A seed reported progress.
+    SeedProgress(SeedProgress),
     /// A seed ended (the summary goes to the log).
     SeedDone(String),
-    /// Change traffic run number `.0` reported (statements so far, statements per
-    /// second, running).
-    TrafficStats(u32, u64, f64, bool),
-    /// A diff reported progress (phase, segments done, segments known).
-    DiffProgress(String, u64, u64),
-    /// A diff ended: the report's lines, or why it could not run.
+    /// Change traffic reported.
+    TrafficStats(TrafficReport),
+    /// A diff reported progress.
+    DiffProgress(DiffProgress),
+    /// A diff of the named table ended: the report's lines, or why it could not run.
     DiffDone(String, Result<Vec<String>, String>),
 }
 
@@ -61,4 +60,33 @@ pub enum LogLevel {
     Info,
     Warn,
     Error,
+}
+
+/// Where a seed stands.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SeedProgress {
+    pub table: String,
+    pub written: u64,
+    pub target: u64,
+    pub rows_per_sec: f64,
+}
+
+/// Change traffic's counts, from run number `run`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct TrafficReport {
+    pub run: u32,
+    /// Statements so far.
+    pub changes: u64,
+    /// Statements per second.
+    pub rate: f64,
+    /// False once the run has ended (stopped, failed or never started).
+    pub running: bool,
+}
+
+/// Where a diff stands.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DiffProgress {
+    pub phase: String,
+    pub done: u64,
+    pub total: u64,
 }

@@ -4,7 +4,7 @@
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout};
 
-use super::app::{App, Popup};
+use super::app::App;
 use super::panes;
 use super::popups;
 use super::theme::Theme;
@@ -31,30 +31,7 @@ pub fn draw(frame: &mut Frame, app: &mut App, theme: &Theme) {
     panes::checks::draw(frame, checks, app, theme);
     panes::log::draw(frame, log, app, theme);
     panes::footer::draw(frame, footer, app, theme);
-    match &app.popup {
-        Some(Popup::Help) => popups::help::draw(frame, area, app, theme),
-        Some(Popup::Confirm { title, lines, .. }) => {
-            popups::text::draw(frame, area, title, lines, true, theme)
-        }
-        Some(Popup::SeedForm { table, rows }) => {
-            let lines = vec![
-                format!(
-                    "Seed {} rows into {} of the source, through binary COPY.",
-                    crate::logic::format::group_digits(*rows as i64),
-                    match table {
-                        Some(t) => format!("table {t}"),
-                        None => "every published table".to_string(),
-                    }
-                ),
-                String::new(),
-                "+ / - ten times more / fewer rows · Tab this table / all tables".into(),
-                "Esc during the seed stops it after the current batch.".into(),
-            ];
-            popups::text::draw(frame, area, "Seed sample rows", &lines, true, theme)
-        }
-        Some(Popup::Text { title, lines }) => {
-            popups::text::draw(frame, area, title, lines, false, theme)
-        }
-        None => {}
+    if let Some(popup) = &app.popup {
+        popups::draw(frame, area, popup, app.settings.read_only, theme);
     }
 }

@@ -2,14 +2,15 @@
 //! `update` tests (keys → actions → state).
 
 use crate::model::side::Side;
-use std::collections::HashSet;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 
-use super::action::Action;
-use super::app::{App, Effect, Pane, Popup};
+use super::action::{Action, DiffProgress, SeedProgress, TrafficReport};
+use super::app::{App, Pane, TrafficState};
+use super::effect::Effect;
+use super::popups::Popup;
 use super::theme::Theme;
 use super::{draw, map_key};
 use crate::config::{Engine, Settings};
@@ -312,13 +313,6 @@ fn sides_going_down_and_back_are_logged_once() {
 }
 
 #[test]
-fn unused_forced_set_type_is_stable() {
-    // The pollers' forced-count set is keyed like the tracker.
-    let k: HashSet<crate::logic::counts::TableKey> = [("public".into(), "t".into())].into();
-    assert!(k.contains(&("public".to_string(), "t".to_string())));
-}
-
-#[test]
 fn f_on_a_failing_check_shows_its_sql_and_y_runs_it() {
     let mut app = app();
     let mut snap = healthy();
@@ -420,12 +414,12 @@ fn s_opens_the_seed_form_plus_and_tab_change_it_y_starts_esc_stops() {
             rows: 10_000
         }]
     );
-    app.update(Action::SeedProgress(
-        "public.tache".into(),
-        4_000,
-        10_000,
-        50_000.0,
-    ));
+    app.update(Action::SeedProgress(SeedProgress {
+        table: "public.tache".into(),
+        written: 4_000,
+        target: 10_000,
+        rows_per_sec: 50_000.0,
+    }));
     let t = render(&mut app, 100, 30);
     assert!(
         screen(&t).contains("seeding public.tache"),
@@ -440,28 +434,66 @@ fn s_opens_the_seed_form_plus_and_tab_change_it_y_starts_esc_stops() {
     assert!(app.seeding.is_none());
 }
 
+fn traffic(run: u32, changes: u64, rate: f64, running: bool) -> Action {
+    Action::TrafficStats(TrafficReport {
+        run,
+        changes,
+        rate,
+        running,
+    })
+}
+
 #[test]
 fn g_asks_then_starts_traffic_and_g_again_stops_it() {
     let mut app = app();
     feed(&mut app, &healthy(), 1);
     assert!(app.update(Action::Traffic).is_empty());
-    assert_eq!(app.update(Action::Confirm), vec![Effect::StartTraffic]);
-    app.update(Action::TrafficStats(1, 40, 19.6, true));
+    assert_eq!(app.update(Action::Confirm), vec![Effect::StartTraffic(1)]);
+    assert_eq!(app.traffic, TrafficState::Starting);
+    let t = render(&mut app, 140, 30);
+    assert!(screen(&t).contains("traffic starting"), "{}", screen(&t));
+    app.update(traffic(1, 40, 19.6, true));
     let t = render(&mut app, 140, 30);
     assert!(screen(&t).contains("traffic 20/s"));
     assert_eq!(app.update(Action::Traffic), vec![Effect::StopTraffic]);
-    assert!(app.traffic.is_none());
+    assert_eq!(app.traffic, TrafficState::Off);
+    // Counts still in flight from the run just stopped do not bring it back.
+    app.update(traffic(1, 41, 19.0, true));
+    assert_eq!(app.traffic, TrafficState::Off);
+    // The next run has the next number.
+    app.update(Action::Traffic);
+    assert_eq!(app.update(Action::Confirm), vec![Effect::StartTraffic(2)]);
+}
+
+#[test]
+fn g_while_traffic_is_still_connecting_gives_up_on_it_instead_of_starting_a_second() {
+    let mut app = app();
+    feed(&mut app, &healthy(), 1);
+    app.update(Action::Traffic);
+    app.update(Action::Confirm);
+    assert_eq!(app.update(Action::Traffic), vec![Effect::StopTraffic]);
+    assert_eq!(app.traffic, TrafficState::Off);
+    assert!(app.popup.is_none(), "no second question");
+    // Its task then says it ended.
+    app.update(traffic(1, 0, 0.0, false));
+    assert_eq!(app.traffic, TrafficState::Off);
 }
 
 #[test]
 fn a_late_report_of_stopped_traffic_does_not_hide_the_next_run() {
     let mut app = app();
     feed(&mut app, &healthy(), 1);
-    app.update(Action::TrafficStats(2, 5, 5.0, true));
-    app.update(Action::TrafficStats(1, 80, 0.0, false));
-    assert_eq!(app.traffic, Some((5, 5.0)));
-    app.update(Action::TrafficStats(2, 9, 4.0, false));
-    assert!(app.traffic.is_none());
+    app.update(traffic(2, 5, 5.0, true));
+    app.update(traffic(1, 80, 0.0, false));
+    assert_eq!(
+        app.traffic,
+        TrafficState::Running {
+            changes: 5,
+            rate: 5.0
+        }
+    );
+    app.update(traffic(2, 9, 4.0, false));
+    assert_eq!(app.traffic, TrafficState::Off);
 }
 
 #[test]
@@ -490,11 +522,11 @@ fn d_diffs_the_selected_table_in_the_background_and_shows_the_result() {
         vec![Effect::Diff(("public".into(), "tache".into()))]
     );
     assert!(app.update(Action::Diff).is_empty(), "one diff at a time");
-    app.update(Action::DiffProgress(
-        "comparing segments (level 1)".into(),
-        3,
-        8,
-    ));
+    app.update(Action::DiffProgress(DiffProgress {
+        phase: "comparing segments (level 1)".into(),
+        done: 3,
+        total: 8,
+    }));
     let t = render(&mut app, 100, 30);
     assert!(screen(&t).contains("diffing public.tache: comparing segments (level 1) 3/8"));
     app.update(Action::DiffDone(

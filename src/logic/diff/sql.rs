@@ -10,6 +10,7 @@ use tokio_postgres::Client;
 use super::plan::{Key, Range, runs};
 use crate::io::pg::PgError;
 use crate::logic::quote;
+use crate::logic::types::{self, Family};
 
 /// Settings of each diff transaction: both sides print values the same way whatever
 /// their configuration (time zone, date style, float digits). `enable_sort = off`: the
@@ -108,31 +109,6 @@ pub async fn describe(c: &Client, schema: &str, table: &str) -> Result<Option<Ta
     }))
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Family {
-    Int,
-    Numeric,
-    Float,
-    Vector,
-    Timestamp,
-    Json,
-    Text,
-    Other,
-}
-
-fn family(base: &str) -> Family {
-    match base {
-        "int2" | "int4" | "int8" => Family::Int,
-        "numeric" => Family::Numeric,
-        "float4" | "float8" => Family::Float,
-        "vector" => Family::Vector,
-        "timestamp" | "timestamptz" => Family::Timestamp,
-        "json" | "jsonb" => Family::Json,
-        "text" | "varchar" | "bpchar" | "name" => Family::Text,
-        _ => Family::Other,
-    }
-}
-
 /// How one compared column is read on each side: a canonical value (printed as text in
 /// the rows of a table without a key) and a typed hash of it (combined per row, summed
 /// per segment, and compared column by column for a changed row).
@@ -164,7 +140,7 @@ impl Canon {
 /// both hashes agree whenever the values are equal. Types are hashed by their own hash
 /// functions where both sides share a type: about twice as fast as hashing their text.
 pub fn canonical(ident: &str, src_base: &str, dst_base: &str) -> Canon {
-    let (fs, fd) = (family(src_base), family(dst_base));
+    let (fs, fd) = (types::of_base(src_base), types::of_base(dst_base));
     let has = |f: Family| fs == f || fd == f;
     let same_base = src_base == dst_base;
     let text = |v: String| Canon::same(v.clone(), "hashtextextended", format!("({v})::text"));
@@ -296,17 +272,11 @@ impl Shape {
     }
 
     fn filter(&self, side: Side) -> Option<&str> {
-        match side {
-            Side::Source => self.src_filter.as_deref(),
-            Side::Dest => self.dst_filter.as_deref(),
-        }
+        side.pick(&self.src_filter, &self.dst_filter).as_deref()
     }
 
     fn key_type<'a>(&self, k: &'a KeyCol, side: Side) -> &'a str {
-        match side {
-            Side::Source => &k.src_type,
-            Side::Dest => &k.dst_type,
-        }
+        side.pick(&k.src_type, &k.dst_type)
     }
 
     /// The key as an ordering expression: `(a, b COLLATE "C")`, or `a` alone.
@@ -353,10 +323,9 @@ impl Shape {
     }
 
     fn exprs(&self, side: Side) -> impl Iterator<Item = &str> {
-        self.compared.iter().map(move |c| match side {
-            Side::Source => c.canon.src.as_str(),
-            Side::Dest => c.canon.dst.as_str(),
-        })
+        self.compared
+            .iter()
+            .map(move |c| side.pick(&c.canon.src, &c.canon.dst).as_str())
     }
 
     /// The row's compared columns as one text (record syntax keeps NULL, empty and
@@ -373,10 +342,7 @@ impl Shape {
     fn column_hashes(&self, side: Side) -> impl Iterator<Item = (i64, String)> + '_ {
         self.compared.iter().enumerate().map(move |(i, c)| {
             let seed = i as i64 + 1;
-            let arg = match side {
-                Side::Source => &c.canon.src_hash_arg,
-                Side::Dest => &c.canon.dst_hash_arg,
-            };
+            let arg = side.pick(&c.canon.src_hash_arg, &c.canon.dst_hash_arg);
             (seed, format!("{}({arg}, {seed})", c.canon.hash_fn))
         })
     }
@@ -763,7 +729,8 @@ pub fn build_shape(
             name: name.clone(),
             src_type: s.type_sql.clone(),
             dst_type: d.type_sql.clone(),
-            integer: family(&s.base) == Family::Int && family(&d.base) == Family::Int,
+            integer: types::of_base(&s.base) == Family::Int
+                && types::of_base(&d.base) == Family::Int,
             collate_c: s.collation != d.collation,
             fixed: s.base == d.base
                 && matches!(

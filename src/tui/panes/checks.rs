@@ -42,10 +42,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         .skip(start)
         .take(height)
         .map(|(i, c)| {
-            let side = match c.side {
-                crate::model::side::Side::Source => "src",
-                crate::model::side::Side::Dest => "dst",
-            };
+            let side = c.side.tag();
             let fixable =
                 if c.status != Status::Ok && c.fix.as_ref().is_some_and(|f| !f.sql.is_empty()) {
                     " [f]"

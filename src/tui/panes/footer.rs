@@ -8,7 +8,8 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
 use crate::logic::format;
-use crate::tui::app::App;
+use crate::tui::action::{DiffProgress, SeedProgress};
+use crate::tui::app::{App, Diffing};
 use crate::tui::keys::BINDINGS;
 use crate::tui::theme::Theme;
 
@@ -16,7 +17,13 @@ use crate::tui::theme::Theme;
 const SEED_GAUGE: usize = 20;
 
 pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
-    let line = if let Some((table, written, target, rate)) = &app.seeding {
+    let line = if let Some(SeedProgress {
+        table,
+        written,
+        target,
+        rows_per_sec: rate,
+    }) = &app.seeding
+    {
         // The seed's gauge takes the footer while it runs.
         let fraction = if *target > 0 {
             (*written as f64 / *target as f64).min(1.0)
@@ -40,7 +47,11 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
             )),
             Span::styled("  Esc stops after this batch", theme.dim()),
         ])
-    } else if let Some((table, phase, done, total)) = &app.diffing {
+    } else if let Some(Diffing {
+        table,
+        progress: DiffProgress { phase, done, total },
+    }) = &app.diffing
+    {
         Line::from(vec![
             Span::styled("diffing ", theme.title()),
             Span::raw(format!("{table}: {phase} ")),

@@ -10,7 +10,7 @@ use ratatui::widgets::Paragraph;
 use crate::logic::format;
 use crate::model::check::Status;
 use crate::model::snapshot::Reach;
-use crate::tui::app::{App, SideView};
+use crate::tui::app::{App, SideView, TrafficState};
 use crate::tui::theme::Theme;
 
 /// `12:04:31` at the state's time and UTC offset (no clock read here).
@@ -21,14 +21,8 @@ pub fn clock(app: &App, at_ms: i64) -> String {
 }
 
 fn side_spans<'a>(app: &App, role: Side, view: &SideView, theme: &Theme) -> Vec<Span<'a>> {
-    let ep = match role {
-        Side::Source => &app.settings.source,
-        Side::Dest => &app.settings.dest,
-    };
-    let tag = match role {
-        Side::Source => "src",
-        Side::Dest => "dst",
-    };
+    let ep = role.pick(&app.settings.source, &app.settings.dest);
+    let tag = role.tag();
     let mut spans = vec![
         Span::styled(format!("{tag} "), theme.title()),
         Span::raw(ep.address()),
@@ -89,8 +83,12 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     if app.paused {
         right.push(Span::styled("PAUSED ", theme.warn()));
     }
-    if let Some((_, rate)) = app.traffic {
-        right.push(Span::styled(format!("traffic {rate:.0}/s "), theme.warn()));
+    match app.traffic {
+        TrafficState::Off => {}
+        TrafficState::Starting => right.push(Span::styled("traffic starting ", theme.warn())),
+        TrafficState::Running { rate, .. } => {
+            right.push(Span::styled(format!("traffic {rate:.0}/s "), theme.warn()))
+        }
     }
     right.push(Span::styled(
         format!("{} {}", overall.symbol(), overall.label()),

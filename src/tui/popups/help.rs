@@ -6,11 +6,10 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Clear, Paragraph};
 
 use super::centered;
-use crate::tui::app::App;
 use crate::tui::keys::BINDINGS;
 use crate::tui::theme::Theme;
 
-pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
+pub fn draw(frame: &mut Frame, area: Rect, read_only: bool, theme: &Theme) {
     let mut lines: Vec<Line> = BINDINGS
         .iter()
         .map(|b| {
@@ -19,7 +18,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
                 Span::raw(b.help),
             ];
             if b.writes {
-                let note = if app.settings.read_only {
+                let note = if read_only {
                     "  · disabled (read-only)"
                 } else {
                     "  · writes, asks y/n"

@@ -1,0 +1,28 @@
+//! Work the event loop starts after an update: what `App::update` asks for, as data, so
+//! that the update stays pure and tests can read what a key would start.
+
+use crate::logic::counts::TableKey;
+use crate::logic::fixplan::Step;
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Effect {
+    Quit,
+    Refresh,
+    SetPaused(bool),
+    CountExact(TableKey),
+    /// Run these fixes (already confirmed), then refresh.
+    RunFixes(Vec<Step>),
+    /// Seed `rows` rows into `table` (all published tables when None).
+    Seed {
+        table: Option<String>,
+        rows: u64,
+    },
+    /// Stop a running seed after its current batch.
+    CancelSeed,
+    /// Start change traffic; its reports carry this run number.
+    StartTraffic(u32),
+    /// Stop the traffic, or give up starting it.
+    StopTraffic,
+    /// Diff this table in the background.
+    Diff(TableKey),
+}
