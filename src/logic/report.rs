@@ -172,3 +172,80 @@ fn row_count(rows: Option<i64>, exact: Option<bool>) -> Option<RowCount> {
         exact: exact.unwrap_or(true),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    //! `check`'s output is an interface: these documents were written by the code before
+    //! the tree took its layers (commit debd717) and must come out byte for byte.
+
+    use super::*;
+    use crate::config::{Engine, Settings};
+    use crate::logic::checks;
+    use crate::model::snapshot::{Fetched, Reach, SideSnapshot};
+    use crate::testing::healthy;
+
+    fn states() -> Vec<(&'static str, Snapshot, Settings)> {
+        let native = Settings {
+            engine: Engine::Native,
+            ..Settings::default()
+        };
+        let airbyte = Settings::default();
+        let mut broken = healthy();
+        broken.source.slot = Fetched::Ok(None);
+        broken.source.publication = Fetched::Ok(None);
+        if let Fetched::Ok(st) = &mut broken.source.settings {
+            st.wal_level = "replica".into();
+        }
+        broken.dest.subscription = Fetched::Ok(None);
+        let mut down = healthy();
+        down.dest = SideSnapshot::down(
+            down.dest.endpoint.clone(),
+            Reach::Unreachable("cannot reach localhost:5433: Connection refused (os error 111) — is PostgreSQL running and listening there?".into()),
+        );
+        let mut denied = healthy();
+        denied.source.role = Fetched::Denied("permission denied for table pg_authid".into());
+        if let Fetched::Ok(ts) = &mut denied.dest.tables {
+            ts.retain(|t| t.name != "tache");
+            for t in ts.iter_mut() {
+                if let Some(r) = &mut t.rows {
+                    r.rows -= 3;
+                    r.exact = false;
+                }
+            }
+        }
+        vec![
+            ("healthy_native", healthy(), native.clone()),
+            ("healthy_airbyte", healthy(), airbyte.clone()),
+            ("broken_native", broken, native.clone()),
+            ("dest_down", down, native),
+            ("denied_and_missing", denied, airbyte),
+        ]
+    }
+
+    fn golden(name: &str, ext: &str) -> String {
+        let path = format!(
+            "{}/src/logic/golden/{name}.{ext}",
+            env!("CARGO_MANIFEST_DIR")
+        );
+        std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
+    }
+
+    #[test]
+    fn json_and_human_reports_are_byte_identical_to_the_documents_before_the_layers() {
+        for (name, snap, s) in states() {
+            let checks = checks::evaluate(&snap, &s);
+            let mut tracker = Tracker::default();
+            tracker.observe(&snap);
+            assert_eq!(
+                json(&snap, &checks, &tracker),
+                golden(name, "json"),
+                "{name}.json"
+            );
+            assert_eq!(
+                human(&snap, &checks, &tracker),
+                golden(name, "txt"),
+                "{name}.txt"
+            );
+        }
+    }
+}
