@@ -6,10 +6,10 @@ use syncwatch::model::side::Side;
 
 use proptest::prelude::*;
 use syncwatch::config::conninfo;
-use syncwatch::io::pg::catalog::RawTable;
 use syncwatch::logic::counts::CountCache;
 use syncwatch::logic::diff::plan::{self, Key, Range, RowSets, Sums, Verdict};
 use syncwatch::logic::divergence::{STUCK_POLLS, Sample, State, classify};
+use syncwatch::model::snapshot::RawTable;
 use syncwatch::model::snapshot::RowCount;
 
 fn sample() -> impl Strategy<Value = Sample> {

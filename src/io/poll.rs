@@ -6,11 +6,12 @@ use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
 use crate::config::{Endpoint, Engine, Settings};
-use crate::io::pg::catalog::{self, RawTable};
+use crate::io::pg::catalog;
 use crate::io::pg::{self, Kind, PgError, Session};
-use crate::logic::counts::{self, CountCache, TableKey};
+use crate::logic::counts::{self, CountCache};
 use crate::model::side::Side;
 use crate::model::snapshot::{Fetched, Reach, SideSnapshot, Snapshot, TableInfo};
+use crate::model::snapshot::{RawTable, TableKey};
 
 /// Time a poll may spend on exact counts beyond those asked for.
 pub const COUNT_BUDGET: Duration = Duration::from_millis(40);

@@ -10,8 +10,8 @@ use tokio::sync::{mpsc, watch};
 
 use crate::config::Settings;
 use crate::io::poll::{SidePoller, wanted_on_dest};
-use crate::logic::counts::TableKey;
 use crate::model::snapshot::SideSnapshot;
+use crate::model::snapshot::TableKey;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum PollerCmd {

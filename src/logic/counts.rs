@@ -50,10 +50,7 @@ fn weight(t: &RawTable) -> i64 {
     }
 }
 
-use crate::io::pg::catalog::RawTable;
-use crate::model::snapshot::RowCount;
-
-pub type TableKey = (String, String);
+use crate::model::snapshot::{RawTable, RowCount, TableKey};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 struct Cached {

@@ -11,7 +11,7 @@ use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 
 use serde::Serialize;
 
-use crate::logic::counts::TableKey;
+use crate::model::snapshot::TableKey;
 use crate::model::snapshot::{RowCount, Snapshot};
 
 /// Samples kept per table (the sparkline's width).

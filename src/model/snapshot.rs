@@ -227,6 +227,43 @@ impl SubState {
     }
 }
 
+/// A table's catalog facts, before counting.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RawTable {
+    pub oid: u32,
+    pub schema: String,
+    pub name: String,
+    pub replica_identity: ReplicaIdentity,
+    pub partitioned: bool,
+    pub has_primary_key: bool,
+    /// Primary-key columns in key order.
+    pub primary_key: Vec<String>,
+    pub unique_index: Option<String>,
+    /// Planner estimate; −1 when never analysed (14+).
+    pub reltuples: i64,
+    /// Statistics' live rows: follows inserts and deletes within about a second.
+    pub n_live_tup: Option<i64>,
+    /// Inserts + deletes so far: when unchanged, an earlier exact count still holds.
+    pub modifications: Option<i64>,
+    pub columns: Vec<Column>,
+}
+
+impl RawTable {
+    pub fn key(&self) -> (String, String) {
+        (self.schema.clone(), self.name.clone())
+    }
+    /// Best cheap guess of the row count.
+    pub fn estimate(&self) -> i64 {
+        self.n_live_tup
+            .unwrap_or(self.reltuples)
+            .max(self.reltuples)
+            .max(0)
+    }
+}
+
+/// A table named by schema and name, as the tracker, the counts and the diff key it.
+pub type TableKey = (String, String);
+
 /// A table of the watched schema or of the publication, on one side.
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
 pub struct TableInfo {

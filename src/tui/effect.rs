@@ -1,8 +1,8 @@
 //! Work the event loop starts after an update: what `App::update` asks for, as data, so
 //! that the update stays pure and tests can read what a key would start.
 
-use crate::logic::counts::TableKey;
 use crate::logic::fixplan::Step;
+use crate::model::snapshot::TableKey;
 
 #[derive(Clone, Debug, PartialEq)]
 pub enum Effect {

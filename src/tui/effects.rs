@@ -10,8 +10,8 @@ use crate::config::Settings;
 use crate::io::pollers::{PollerCmd, Pollers};
 use crate::io::seed::copy::Cancel;
 use crate::io::seed::traffic::{Traffic, TrafficOptions, TrafficStats};
-use crate::logic::counts::TableKey;
 use crate::logic::fixplan::{self, Step};
+use crate::model::snapshot::TableKey;
 
 use super::action::{Action, DiffProgress, LogLevel, SeedProgress, TrafficReport};
 use super::effect::Effect;

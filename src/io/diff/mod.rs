@@ -254,8 +254,8 @@ async fn run(
     let lsn = snapshot_lsn(src).await.map_err(on(Side::Source))?;
     // The destination's snapshot is its first statement: taken right after the source's.
     let (sd, dd) = both(
-        sql::describe(src, schema, table),
-        sql::describe(dst, schema, table),
+        pg::catalog::describe_table(src, schema, table),
+        pg::catalog::describe_table(dst, schema, table),
     )
     .await?;
     let qualified = format!("{schema}.{table}");

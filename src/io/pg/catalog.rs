@@ -5,10 +5,11 @@
 use tokio_postgres::Client;
 
 use super::{Kind, PgError};
+use crate::logic::diff::sql::{ColumnInfo, TableDesc};
 use crate::logic::quote;
 use crate::model::snapshot::{
-    Column, Extensions, PublicationInfo, PublishedTable, ReplicaIdentity, RoleInfo, ServerSettings,
-    SlotInfo, SlotStats, SubState, SubscriptionInfo,
+    Column, Extensions, PublicationInfo, PublishedTable, RawTable, ReplicaIdentity, RoleInfo,
+    ServerSettings, SlotInfo, SlotStats, SubState, SubscriptionInfo,
 };
 
 type R<T> = Result<T, PgError>;
@@ -204,40 +205,6 @@ pub async fn publication(c: &Client, version: i32, name: &str) -> R<Option<Publi
         via_root: row.get(6),
         tables,
     }))
-}
-
-/// A table's catalog facts, before counting.
-#[derive(Clone, Debug, PartialEq)]
-pub struct RawTable {
-    pub oid: u32,
-    pub schema: String,
-    pub name: String,
-    pub replica_identity: ReplicaIdentity,
-    pub partitioned: bool,
-    pub has_primary_key: bool,
-    /// Primary-key columns in key order.
-    pub primary_key: Vec<String>,
-    pub unique_index: Option<String>,
-    /// Planner estimate; −1 when never analysed (14+).
-    pub reltuples: i64,
-    /// Statistics' live rows: follows inserts and deletes within about a second.
-    pub n_live_tup: Option<i64>,
-    /// Inserts + deletes so far: when unchanged, an earlier exact count still holds.
-    pub modifications: Option<i64>,
-    pub columns: Vec<Column>,
-}
-
-impl RawTable {
-    pub fn key(&self) -> (String, String) {
-        (self.schema.clone(), self.name.clone())
-    }
-    /// Best cheap guess of the row count.
-    pub fn estimate(&self) -> i64 {
-        self.n_live_tup
-            .unwrap_or(self.reltuples)
-            .max(self.reltuples)
-            .max(0)
-    }
 }
 
 /// Ordinary and partitioned tables of `schema` (partitions excluded) plus the `extra`
@@ -503,6 +470,69 @@ pub async fn subscription(c: &Client, version: i32, name: &str) -> R<Option<Subs
         table_states,
         apply_error_count,
         sync_error_count,
+    }))
+}
+
+/// The diff's view of one table: its columns with base types and collations, and its
+/// primary key; `None` when there is no such table.
+pub async fn describe_table(
+    c: &Client,
+    schema: &str,
+    table: &str,
+) -> Result<Option<TableDesc>, PgError> {
+    let q = |e: tokio_postgres::Error| PgError::from_query(&e);
+    let Some(row) = c
+        .query_opt(
+            "SELECT c.oid,
+                    greatest(c.reltuples::bigint, coalesce(s.n_live_tup, 0), 0),
+                    coalesce((SELECT array_agg(a.attname::text ORDER BY k.o)
+                                FROM pg_index i
+                                CROSS JOIN LATERAL unnest(i.indkey::int2[]) WITH ORDINALITY k(n, o)
+                                JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum = k.n
+                               WHERE i.indrelid = c.oid AND i.indisprimary), '{}')
+               FROM pg_class c
+               JOIN pg_namespace n ON n.oid = c.relnamespace
+               LEFT JOIN pg_stat_user_tables s ON s.relid = c.oid
+              WHERE n.nspname = $1 AND c.relname = $2 AND c.relkind IN ('r', 'p')",
+            &[&schema, &table],
+        )
+        .await
+        .map_err(q)?
+    else {
+        return Ok(None);
+    };
+    let oid: u32 = row.get(0);
+    let columns = c
+        .query(
+            "SELECT a.attname::text, format_type(a.atttypid, a.atttypmod),
+                    coalesce(bt.typname, t.typname)::text,
+                    CASE WHEN a.attcollation = 0 THEN NULL
+                         WHEN co.collname = 'default'
+                         THEN (SELECT datcollate::text FROM pg_database
+                                WHERE datname = current_database())
+                         ELSE co.collname::text END
+               FROM pg_attribute a
+               JOIN pg_type t ON t.oid = a.atttypid
+               LEFT JOIN pg_type bt ON t.typtype = 'd' AND bt.oid = t.typbasetype
+               LEFT JOIN pg_collation co ON co.oid = a.attcollation
+              WHERE a.attrelid = $1 AND a.attnum > 0 AND NOT a.attisdropped
+              ORDER BY a.attnum",
+            &[&oid],
+        )
+        .await
+        .map_err(q)?
+        .iter()
+        .map(|r| ColumnInfo {
+            name: r.get(0),
+            type_sql: r.get(1),
+            base: r.get(2),
+            collation: r.get(3),
+        })
+        .collect();
+    Ok(Some(TableDesc {
+        columns,
+        key: row.get(2),
+        estimate: row.get(1),
     }))
 }
 

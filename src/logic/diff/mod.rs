@@ -19,7 +19,7 @@ use std::sync::Arc;
 
 use serde::Serialize;
 
-use crate::io::pg::PgError;
+use crate::model::error::PgError;
 
 /// How a row differs on the destination.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]

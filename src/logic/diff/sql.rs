@@ -1,16 +1,13 @@
-//! The diff's SQL text. Every identifier goes through [`quote`]; every key value is sent
+//! The diff's SQL text (the catalog read that feeds it is [`crate::io::pg::catalog::describe_table`]). Every identifier goes through [`quote`]; every key value is sent
 //! back as a quoted literal cast to that side's column type, so keys of any type and any
 //! name round-trip. Values are compared in a canonical text form per type family, so a
 //! `vector` and its text form, `timestamp` and `timestamptz`, or numerics of different
 //! scale read equal where the values are.
 
-use crate::model::side::Side;
-use tokio_postgres::Client;
-
 use super::plan::{Key, Range, runs};
-use crate::io::pg::PgError;
 use crate::logic::quote;
 use crate::logic::types::{self, Family};
+use crate::model::side::Side;
 
 /// Settings of each diff transaction: both sides print values the same way whatever
 /// their configuration (time zone, date style, float digits). `enable_sort = off`: the
@@ -49,64 +46,6 @@ impl TableDesc {
     pub fn column(&self, name: &str) -> Option<&ColumnInfo> {
         self.columns.iter().find(|c| c.name == name)
     }
-}
-
-/// Reads a table's columns and primary key; `None` when there is no such table.
-pub async fn describe(c: &Client, schema: &str, table: &str) -> Result<Option<TableDesc>, PgError> {
-    let q = |e: tokio_postgres::Error| PgError::from_query(&e);
-    let Some(row) = c
-        .query_opt(
-            "SELECT c.oid,
-                    greatest(c.reltuples::bigint, coalesce(s.n_live_tup, 0), 0),
-                    coalesce((SELECT array_agg(a.attname::text ORDER BY k.o)
-                                FROM pg_index i
-                                CROSS JOIN LATERAL unnest(i.indkey::int2[]) WITH ORDINALITY k(n, o)
-                                JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum = k.n
-                               WHERE i.indrelid = c.oid AND i.indisprimary), '{}')
-               FROM pg_class c
-               JOIN pg_namespace n ON n.oid = c.relnamespace
-               LEFT JOIN pg_stat_user_tables s ON s.relid = c.oid
-              WHERE n.nspname = $1 AND c.relname = $2 AND c.relkind IN ('r', 'p')",
-            &[&schema, &table],
-        )
-        .await
-        .map_err(q)?
-    else {
-        return Ok(None);
-    };
-    let oid: u32 = row.get(0);
-    let columns = c
-        .query(
-            "SELECT a.attname::text, format_type(a.atttypid, a.atttypmod),
-                    coalesce(bt.typname, t.typname)::text,
-                    CASE WHEN a.attcollation = 0 THEN NULL
-                         WHEN co.collname = 'default'
-                         THEN (SELECT datcollate::text FROM pg_database
-                                WHERE datname = current_database())
-                         ELSE co.collname::text END
-               FROM pg_attribute a
-               JOIN pg_type t ON t.oid = a.atttypid
-               LEFT JOIN pg_type bt ON t.typtype = 'd' AND bt.oid = t.typbasetype
-               LEFT JOIN pg_collation co ON co.oid = a.attcollation
-              WHERE a.attrelid = $1 AND a.attnum > 0 AND NOT a.attisdropped
-              ORDER BY a.attnum",
-            &[&oid],
-        )
-        .await
-        .map_err(q)?
-        .iter()
-        .map(|r| ColumnInfo {
-            name: r.get(0),
-            type_sql: r.get(1),
-            base: r.get(2),
-            collation: r.get(3),
-        })
-        .collect();
-    Ok(Some(TableDesc {
-        columns,
-        key: row.get(2),
-        estimate: row.get(1),
-    }))
 }
 
 /// How one compared column is read on each side: a canonical value (printed as text in

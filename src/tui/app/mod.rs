@@ -14,9 +14,9 @@ mod traffic;
 use std::collections::VecDeque;
 
 use crate::config::Settings;
-use crate::logic::counts::TableKey;
 use crate::logic::divergence::{State, Tracker, classify};
 use crate::model::check::{self, Check};
+use crate::model::snapshot::TableKey;
 use crate::model::snapshot::{Reach, RowCount, SideSnapshot, Snapshot};
 
 use super::action::{Action, DiffProgress, LogLevel, SeedProgress};
