@@ -98,6 +98,19 @@ impl Effects {
     }
 }
 
+/// The privileges a write on the source's tables was refused for, when `e` is such a
+/// refusal, with the GRANT that gives them.
+pub fn refused_write(
+    e: &color_eyre::Report,
+    privileges: &[&str],
+    settings: &Settings,
+) -> Option<String> {
+    let pg = e
+        .chain()
+        .find_map(|c| c.downcast_ref::<crate::io::pg::PgError>())?;
+    fixplan::refused_write(pg, privileges, &settings.source.user, &settings.schema)
+}
+
 fn log(out: &mpsc::UnboundedSender<Action>, level: LogLevel, line: impl Into<String>) {
     // A closed channel means the UI has ended; nobody is left to tell.
     let _ = out.send(Action::Log(level, line.into()));
@@ -110,7 +123,7 @@ fn explain_refusal(
     privileges: &[&str],
     settings: &Settings,
 ) -> String {
-    match super::refused_write(e, privileges, settings) {
+    match refused_write(e, privileges, settings) {
         Some(why) => format!("{line} — {why}"),
         None => line,
     }

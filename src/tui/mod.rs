@@ -26,7 +26,6 @@ use tokio::sync::mpsc;
 
 use crate::config::Settings;
 use crate::io::pollers::{self, PollerMsg};
-use crate::logic::fixplan;
 use action::Action;
 use app::App;
 use effects::{Effects, Flow};
@@ -49,19 +48,6 @@ pub fn map_key(app: &App, ev: &KeyEvent) -> Option<Action> {
         None if app.filter_editing => keys::filtering(ev),
         None => keys::normal(ev),
     }
-}
-
-/// The privileges a write on the source's tables was refused for, when `e` is such a
-/// refusal, with the GRANT that gives them.
-pub fn refused_write(
-    e: &color_eyre::Report,
-    privileges: &[&str],
-    settings: &Settings,
-) -> Option<String> {
-    let pg = e
-        .chain()
-        .find_map(|c| c.downcast_ref::<crate::io::pg::PgError>())?;
-    fixplan::refused_write(pg, privileges, &settings.source.user, &settings.schema)
 }
 
 /// Restores the terminal however `run` ends.

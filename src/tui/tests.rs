@@ -606,16 +606,16 @@ fn a_refused_seed_or_traffic_write_names_the_privileges_and_the_grant() {
         .wrap_err("writing rows into public.tache (COPY batch 1 of 1)")
         .unwrap_err();
     assert_eq!(
-        super::refused_write(&e, &["INSERT"], &s).as_deref(),
+        super::effects::refused_write(&e, &["INSERT"], &s).as_deref(),
         Some(
             "role mon needs the INSERT privilege on table tache (GRANT INSERT ON TABLE \"public\".\"tache\" TO \"mon\"), or a superuser"
         )
     );
     assert!(
-        super::refused_write(&e, &["INSERT", "UPDATE", "DELETE"], &s)
+        super::effects::refused_write(&e, &["INSERT", "UPDATE", "DELETE"], &s)
             .unwrap()
             .contains("the INSERT, UPDATE, DELETE privileges on table tache (GRANT INSERT, UPDATE, DELETE ON TABLE")
     );
     let other = color_eyre::eyre::eyre!("no table to send traffic to");
-    assert_eq!(super::refused_write(&other, &["INSERT"], &s), None);
+    assert_eq!(super::effects::refused_write(&other, &["INSERT"], &s), None);
 }

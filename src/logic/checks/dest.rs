@@ -11,7 +11,7 @@ use crate::model::check::{Check, CheckId, Fix, Needs, Status};
 use crate::model::side::Side;
 use crate::model::snapshot::{SideSnapshot, SubscriptionInfo, TableInfo, is_airbyte_column};
 
-use super::{Builder, key_of, published_tables, reach_check, vector_check};
+use super::common::{Builder, key_of, published_tables, reach_check, vector_check};
 
 pub(super) fn checks(dst: &SideSnapshot, src: &SideSnapshot, s: &Settings) -> Vec<Check> {
     let mut b = Builder::new(Side::Dest, dst);

@@ -10,7 +10,7 @@ use crate::model::snapshot::{
     Fetched, PublicationInfo, ReplicaIdentity, SideSnapshot, SlotInfo, TableInfo,
 };
 
-use super::{
+use super::common::{
     Builder, key_of, published_keys, published_tables, reach_check, table_list, vector_check,
 };
 

@@ -3,6 +3,8 @@
 use super::*;
 use crate::config::Engine;
 use crate::logic::format::human_bytes;
+use crate::model::check::{Fix, Status};
+use crate::model::side::Side;
 use crate::model::snapshot::*;
 use crate::testing::{healthy, table};
 

@@ -21,9 +21,8 @@ use color_eyre::eyre::{Result, bail};
 use tokio_postgres::types::{Kind as PgKind, Type};
 
 use super::facts::{ColumnFacts, ForeignKey, TableFacts, TypeFacts};
-use super::hints::{
-    DateStyle, TextStyle, bool_gen, date_style, has, int_gen, numeric_gen, text_style,
-};
+use super::hints::{bool_gen, date_style, has, int_gen, numeric_gen, text_style};
+use super::vocab::Gen;
 use super::words;
 
 /// Share of NULLs in a nullable column.
@@ -33,85 +32,6 @@ pub const FK_NULL_RATE: f64 = 0.02;
 
 /// Types the generator knows, for the error that names an unknown one.
 pub const SUPPORTED: &str = "boolean, smallint, integer, bigint, real, double precision, numeric, money, text, varchar(n), char(n), name, citext, bytea, date, time, timetz, timestamp, timestamptz, interval, uuid, json, jsonb, inet, cidr, macaddr, vector(n), enums, domains over these, and one-dimensional arrays of them";
-
-/// How one column's values are made.
-#[derive(Clone, Debug, PartialEq)]
-pub enum Gen {
-    Bool {
-        p_true: f64,
-        /// Done more often when the row's due date has passed.
-        follows_due: bool,
-    },
-    Int {
-        bytes: u8,
-        lo: i64,
-        hi: i64,
-    },
-    Money,
-    Float {
-        double: bool,
-        lo: f64,
-        hi: f64,
-    },
-    Numeric {
-        scale: u16,
-        /// Largest mantissa generated (value × 10^scale).
-        hi: i128,
-        /// Mantissas must stay below this (the column's precision), when it has one.
-        limit: Option<i128>,
-    },
-    Text {
-        style: TextStyle,
-        max_chars: Option<usize>,
-    },
-    Date(DateStyle),
-    Timestamp(DateStyle),
-    Time,
-    TimeTz,
-    Interval,
-    Uuid,
-    Json,
-    Jsonb,
-    Bytea,
-    Inet {
-        cidr: bool,
-    },
-    MacAddr,
-    Vector {
-        dim: usize,
-    },
-    Enum(Vec<String>),
-    Array {
-        elem_oid: u32,
-        elem: Box<Gen>,
-    },
-}
-
-impl Gen {
-    /// Whether unique values can be produced (else a unique index may reject rows).
-    fn can_be_unique(&self) -> bool {
-        matches!(
-            self,
-            Gen::Int { .. }
-                | Gen::Money
-                | Gen::Float { .. }
-                | Gen::Numeric { .. }
-                | Gen::Text { .. }
-                | Gen::Uuid
-                | Gen::Date(_)
-                | Gen::Timestamp(_)
-                | Gen::Bytea
-        )
-    }
-
-    /// Unique numbers continue after the column's maximum, which must be read first.
-    fn needs_max(&self) -> bool {
-        matches!(
-            self,
-            Gen::Int { .. } | Gen::Money | Gen::Float { .. } | Gen::Numeric { .. }
-        )
-    }
-}
 
 #[derive(Clone, Debug, PartialEq)]
 pub enum Source {

@@ -2,36 +2,7 @@
 //! `due_date`, `is_completed`, `prix`… (English and French), on the name folded to ASCII
 //! without separators (`due_date` → `duedate`).
 
-use super::generate::Gen;
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum TextStyle {
-    Email,
-    Username,
-    FirstName,
-    LastName,
-    FullName,
-    Title,
-    Description,
-    City,
-    Country,
-    Phone,
-    Url,
-    Address,
-    Words,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum DateStyle {
-    /// A deadline: from a month ago to four months ahead.
-    Due,
-    /// A birth date: 1950–2006.
-    Birth,
-    /// Something that happened: within the last two years, never in the future.
-    Past,
-    /// Anything: within a year either side of today.
-    Around,
-}
+use super::vocab::{DateStyle, Gen, TextStyle};
 
 pub fn has(hint: &str, needles: &[&str]) -> bool {
     needles.iter().any(|n| hint.contains(n))

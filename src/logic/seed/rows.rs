@@ -6,10 +6,10 @@ use std::fmt::Write as _;
 
 use color_eyre::eyre::{Result, bail};
 
-use super::generate::{FK_NULL_RATE, Gen, Source, TablePlan};
-use super::hints::{DateStyle, TextStyle};
+use super::generate::{FK_NULL_RATE, Source, TablePlan};
 use super::prng::Rng;
 use super::value::{MICROS_PER_DAY, Value};
+use super::vocab::{DateStyle, Gen, TextStyle};
 use super::words;
 
 /// Values that are the same for a whole seed run.
