@@ -168,44 +168,22 @@ pub async fn create_role_and_db(
 ) -> Result<()> {
     let admin = cluster.admin("postgres");
     let session = pg::connect(&admin, Duration::from_secs(30)).await?;
-    let exists: bool = session
-        .client
-        .query_one(
-            "SELECT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = $1)",
-            &[&user],
-        )
-        .await?
-        .get(0);
-    if !exists {
-        session
-            .client
-            .batch_execute(&format!(
-                "CREATE ROLE {} LOGIN PASSWORD {}",
-                quote::ident(user),
-                quote::literal(password)
-            ))
-            .await
-            .wrap_err("creating the application role")?;
-    }
-    let exists: bool = session
-        .client
-        .query_one(
-            "SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)",
-            &[&db],
-        )
-        .await?
-        .get(0);
-    if !exists {
-        session
-            .client
-            .batch_execute(&format!(
-                "CREATE DATABASE {} OWNER {}",
-                quote::ident(db),
-                quote::ident(user)
-            ))
-            .await
-            .wrap_err("creating the database")?;
-    }
+    let role = format!(
+        "CREATE ROLE {} LOGIN PASSWORD {}",
+        quote::ident(user),
+        quote::literal(password)
+    );
+    create_unless(&session, "pg_roles WHERE rolname", user, &role)
+        .await
+        .wrap_err("creating the application role")?;
+    let database = format!(
+        "CREATE DATABASE {} OWNER {}",
+        quote::ident(db),
+        quote::ident(user)
+    );
+    create_unless(&session, "pg_database WHERE datname", db, &database)
+        .await
+        .wrap_err("creating the database")?;
     Ok(())
 }
 
@@ -217,5 +195,26 @@ pub async fn exec(ep: &Endpoint, sql: &str) -> Result<()> {
         .batch_execute(sql)
         .await
         .map_err(|e| pg::PgError::from_query(&e))?;
+    Ok(())
+}
+
+/// Runs `create` unless `SELECT 1 FROM {catalog_where} = name` finds a row.
+async fn create_unless(
+    session: &pg::Session,
+    catalog_where: &str,
+    name: &str,
+    create: &str,
+) -> Result<()> {
+    let exists: bool = session
+        .client
+        .query_one(
+            &format!("SELECT EXISTS (SELECT 1 FROM {catalog_where} = $1)"),
+            &[&name],
+        )
+        .await?
+        .get(0);
+    if !exists {
+        session.client.batch_execute(create).await?;
+    }
     Ok(())
 }
