@@ -916,11 +916,8 @@ async fn hold_back_unread(
     shape: &Shape,
     out: &mut TableDiff,
 ) -> Result<(), DiffError> {
-    if !out
-        .recheck
-        .as_ref()
-        .is_some_and(|r| r.caught_up == Some(false))
-    {
+    let behind = out.recheck.as_ref().map(|r| r.caught_up) == Some(Some(false));
+    if !behind {
         return Ok(());
     }
     let horizon: Option<i32> = src
