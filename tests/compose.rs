@@ -77,10 +77,19 @@ fn services_match_the_default_ports_credentials_and_database() {
 #[test]
 fn the_destination_gets_the_schema_only_for_native_replication() {
     // Airbyte creates its own tables, with its columns: by default only `vector`.
-    assert_eq!(mounted(&compose()["services"]["destination"]), ["00-vector.sql"]);
+    assert_eq!(
+        mounted(&compose()["services"]["destination"]),
+        ["00-vector.sql"]
+    );
     let native = read("docker-compose.native.yaml");
-    assert_eq!(mounted(&native["services"]["destination"]), ["10-schema.sql"]);
-    assert!(native["services"]["source"].is_null(), "the source is the same");
+    assert_eq!(
+        mounted(&native["services"]["destination"]),
+        ["10-schema.sql"]
+    );
+    assert!(
+        native["services"]["source"].is_null(),
+        "the source is the same"
+    );
 }
 
 #[test]
