@@ -61,6 +61,10 @@ proptest! {
             // The consumer has not reached the last change: never an alarm.
             prop_assert_eq!(state, State::Pending);
         }
+        if last.passed == Some(true) {
+            // Past the change nothing is on its way: the rows are not pending.
+            prop_assert_ne!(state, State::Pending);
+        }
         if state == State::Stuck {
             // Stuck only on a whole window, the consumer past the change all through,
             // of the same exact, non-zero difference.

@@ -10,7 +10,8 @@
 //! - `stuck` once the consumer has passed it and the same exact difference has held for
 //!   [`STUCK_WINDOW_MS`]: waiting will not bring the rows (the window outlasts a count
 //!   the poller reuses, so a destination that did catch up has been counted again);
-//! - `unknown` when the consumer's position cannot be read, or only estimates are known.
+//! - `unknown` when the consumer's position cannot be read, only estimates are known, or
+//!   the consumer has passed the change and the window has not yet run out.
 
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 
@@ -112,7 +113,9 @@ pub fn classify(history: &VecDeque<Sample>) -> State {
     if covered && recent().count() >= STUCK_POLLS && recent().all(held) {
         State::Stuck
     } else {
-        State::Pending
+        // The consumer is past the change and the difference has not held long enough
+        // to call it drift: nothing is on its way any more, so not `pending` either.
+        State::Unknown
     }
 }
 
@@ -272,22 +275,21 @@ mod tests {
     fn stuck_once_the_consumer_passed_and_the_difference_held_for_the_window() {
         let h = history(&vec![(100, 90, Some(true)); WINDOW_POLLS]);
         assert_eq!(classify(&h), State::Stuck);
-        // Not yet the whole window: still pending.
+        // Not yet the whole window: not judged, and not on its way either.
         let h = history(&vec![(100, 90, Some(true)); WINDOW_POLLS - 3]);
-        assert_eq!(classify(&h), State::Pending);
+        assert_eq!(classify(&h), State::Unknown);
         // The window must be passed all through: a sync that just ended is not enough.
         let mut points = vec![(100, 90, Some(false)); 5];
         points.extend(vec![(100, 90, Some(true)); WINDOW_POLLS - 5]);
-        assert_eq!(classify(&history(&points)), State::Pending);
+        assert_eq!(classify(&history(&points)), State::Unknown);
     }
 
     #[test]
-    fn a_difference_still_moving_after_the_consumer_passed_is_pending() {
-        let mut points: Vec<(i64, i64, Option<bool>)> = (0..WINDOW_POLLS as i64)
+    fn a_difference_still_moving_after_the_consumer_passed_is_not_stuck_nor_pending() {
+        let points: Vec<(i64, i64, Option<bool>)> = (0..WINDOW_POLLS as i64)
             .map(|i| (100, 80 + i, Some(true)))
             .collect();
-        points.truncate(WINDOW_POLLS);
-        assert_eq!(classify(&history(&points)), State::Pending);
+        assert_eq!(classify(&history(&points)), State::Unknown);
     }
 
     #[test]
@@ -386,6 +388,8 @@ mod tests {
             t.observe(&poll(31, 0x140, false, 0x11D, 10, 1, 7));
             for s in 32..(32 + WINDOW_POLLS as i64) {
                 t.observe(&poll(s, 0x140, false, 0x11D, 10, 1, 7));
+                // Past the sync, the rows are not on their way: never pending again.
+                assert_ne!(t.state(&tache()), State::Pending, "second {s}");
             }
             assert_eq!(t.state(&tache()), State::Stuck);
         }
