@@ -136,7 +136,10 @@ impl SidePoller {
         snap.version_num = Some(v);
         snap.settings = part(catalog::settings(c).await)?;
         snap.role = part(catalog::role(c).await)?;
-        snap.current_lsn = part(catalog::current_lsn(c).await)?.ok().cloned().flatten();
+        if let Fetched::Ok((lsn, horizon)) = part(catalog::position(c).await)? {
+            snap.current_lsn = lsn;
+            snap.xmin_horizon = horizon;
+        }
         snap.extensions = part(catalog::extensions(c).await)?;
 
         let mut keys: Vec<TableKey> = wanted.to_vec();

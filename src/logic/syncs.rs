@@ -15,6 +15,8 @@ use crate::model::snapshot::Snapshot;
 
 /// Sessions kept (enough to see the cadence).
 pub const SESSIONS: usize = 32;
+/// Polls whose position and transaction horizon are kept.
+pub const HORIZONS: usize = 600;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SyncSession {
@@ -25,6 +27,9 @@ pub struct SyncSession {
     /// The source's position at the last poll before the session was seen: the sync
     /// started after it, so it reads at least up to here.
     pub reaches: Option<Lsn>,
+    /// The source's oldest running transaction at that poll: rows written by older
+    /// transactions were committed before the sync started.
+    pub reaches_horizon: Option<u64>,
     /// The slot's confirmed position when the session was first seen and when it ended.
     pub confirmed_at_start: Option<Lsn>,
     pub confirmed_at_end: Option<Lsn>,
@@ -45,8 +50,15 @@ impl SyncSession {
 #[derive(Clone, Debug, Default)]
 pub struct Syncs {
     sessions: VecDeque<SyncSession>,
-    /// The source's position at the last poll that saw the slot inactive.
+    /// The source's position and oldest running transaction at the last poll that saw
+    /// the slot inactive.
     idle_lsn: Option<Lsn>,
+    idle_horizon: Option<u64>,
+    /// Recent polls' (position, oldest running transaction), oldest first: what a
+    /// confirmed position corresponds to in transactions.
+    horizons: VecDeque<(Lsn, u64)>,
+    /// The horizon of the newest finished session's target.
+    reached_horizon: Option<u64>,
     confirmed: Option<Lsn>,
     /// The target of the newest session that has ended.
     reached: Option<Lsn>,
@@ -83,6 +95,7 @@ impl Syncs {
                     started_at_ms: now,
                     ended_at_ms: None,
                     reaches: self.idle_lsn,
+                    reaches_horizon: self.idle_horizon,
                     confirmed_at_start: confirmed,
                     confirmed_at_end: None,
                 });
@@ -94,14 +107,43 @@ impl Syncs {
                 if let Some(s) = self.sessions.back_mut() {
                     s.ended_at_ms = Some(now);
                     s.confirmed_at_end = confirmed;
-                    self.reached = self.reached.max(s.reaches);
+                    if s.reaches >= self.reached {
+                        self.reached = s.reaches;
+                        self.reached_horizon = s.reaches_horizon;
+                    }
                 }
             }
             _ => {}
         }
+        let horizon = snap.source.xmin_horizon;
         if !slot.active {
             self.idle_lsn = current;
+            self.idle_horizon = horizon;
         }
+        if let (Some(at), Some(h)) = (current, horizon) {
+            self.horizons.push_back((at, h));
+            while self.horizons.len() > HORIZONS {
+                self.horizons.pop_front();
+            }
+        }
+    }
+
+    /// A transaction horizon the consumer has certainly read past: rows written by
+    /// transactions older than it are applied on the destination (what the diff judges
+    /// instead of holding back). From the newest finished session's start, or from the
+    /// newest recent poll at or before the confirmed position.
+    pub fn read_horizon(&self) -> Option<u64> {
+        let from_confirmed = self.confirmed.and_then(|c| {
+            self.horizons
+                .iter()
+                .rev()
+                .find(|(at, _)| *at <= c)
+                .map(|(_, h)| *h)
+        });
+        let from_session = (self.reached.is_some() && self.reached >= self.confirmed)
+            .then_some(self.reached_horizon)
+            .flatten();
+        from_confirmed.max(from_session)
     }
 
     /// How far the consumer has certainly read and applied: the slot's confirmed
@@ -202,6 +244,27 @@ mod tests {
         assert_eq!(last.confirmed_bytes(), Some(0x1B0));
         // It started after the poll that saw 0/200, so it read at least that far.
         assert_eq!(s.applied(), Lsn::parse("0/200"));
+    }
+
+    #[test]
+    fn the_read_horizon_is_the_oldest_running_transaction_before_the_last_finished_sync() {
+        let mut s = Syncs::default();
+        let with = |mut snap: Snapshot, horizon: u64| {
+            snap.source.xmin_horizon = Some(horizon);
+            snap
+        };
+        s.observe(&with(poll(0, "0/100", false, "0/50"), 700));
+        assert_eq!(s.read_horizon(), None, "nothing at or before 0/50 was seen");
+        s.observe(&with(poll(1000, "0/200", false, "0/50"), 710));
+        s.observe(&with(poll(2000, "0/300", true, "0/50"), 720));
+        assert_eq!(s.read_horizon(), None, "the sync has not ended");
+        s.observe(&with(poll(3000, "0/310", false, "0/50"), 730));
+        // It started after the poll that saw 0/200 with transaction 710 the oldest
+        // running: everything older is on the destination.
+        assert_eq!(s.read_horizon(), Some(710));
+        // The next sync confirms 0/200: the same answer from the confirmed position.
+        s.observe(&with(poll(4000, "0/320", true, "0/200"), 740));
+        assert_eq!(s.read_horizon(), Some(710));
     }
 
     #[test]

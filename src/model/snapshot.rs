@@ -342,6 +342,9 @@ pub struct SideSnapshot {
     pub subscription: Fetched<Option<SubscriptionInfo>>,
     /// Current WAL position, to see LSNs move between polls.
     pub current_lsn: Option<String>,
+    /// The oldest transaction still running at that position (`pg_snapshot_xmin`, a
+    /// 64-bit xid): rows written by older ones were committed before it.
+    pub xmin_horizon: Option<u64>,
 }
 
 impl SideSnapshot {
@@ -359,6 +362,7 @@ impl SideSnapshot {
             extensions: Fetched::NotRead,
             subscription: Fetched::NotRead,
             current_lsn: None,
+            xmin_horizon: None,
         }
     }
 

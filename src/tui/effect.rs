@@ -23,6 +23,7 @@ pub enum Effect {
     StartTraffic(u32),
     /// Stop the traffic, or give up starting it.
     StopTraffic,
-    /// Diff this table in the background.
-    Diff(TableKey),
+    /// Diff this table in the background; the consumer is known to have read rows
+    /// older than this transaction horizon (from the syncs the tracker saw).
+    Diff(TableKey, Option<u64>),
 }

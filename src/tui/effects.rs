@@ -82,7 +82,9 @@ impl Effects {
                     stop.cancel();
                 }
             }
-            Effect::Diff(key) => spawn_diff(self.settings.clone(), key, self.out.clone()),
+            Effect::Diff(key, horizon) => {
+                spawn_diff(self.settings.clone(), key, horizon, self.out.clone())
+            }
         }
         Flow::Continue
     }
@@ -263,7 +265,12 @@ fn spawn_seed(
 }
 
 /// Diffs one table off the UI task (read-only), reporting progress and the result.
-fn spawn_diff(settings: Settings, key: TableKey, out: mpsc::UnboundedSender<Action>) {
+fn spawn_diff(
+    settings: Settings,
+    key: TableKey,
+    read_horizon: Option<u64>,
+    out: mpsc::UnboundedSender<Action>,
+) {
     tokio::spawn(async move {
         let progress_out = out.clone();
         let progress: crate::logic::diff::ProgressFn =
@@ -274,7 +281,10 @@ fn spawn_diff(settings: Settings, key: TableKey, out: mpsc::UnboundedSender<Acti
                     total: p.segments_total,
                 }));
             });
-        let opts = crate::io::diff::DiffOptions::default();
+        let opts = crate::io::diff::DiffOptions {
+            read_horizon,
+            ..Default::default()
+        };
         let name = format!("{}.{}", key.0, key.1);
         let result =
             crate::io::diff::diff_table(&settings, &key.0, &key.1, &opts, Some(progress)).await;

@@ -48,6 +48,11 @@ pub struct DiffOptions {
     pub recheck_max_rows: usize,
     /// Bound on each statement of the diff (the sessions' own bound is for polls).
     pub statement_timeout: Duration,
+    /// A transaction horizon (64-bit xid) the consumer is known to have read past, from
+    /// a monitor that watched its syncs ([`crate::logic::syncs::Syncs::read_horizon`]):
+    /// rows written before it are judged even before the slot confirms them (Airbyte
+    /// confirms a sync's position only when the next one starts).
+    pub read_horizon: Option<u64>,
 }
 
 impl Default for DiffOptions {
@@ -67,6 +72,7 @@ impl Default for DiffOptions {
             wait_without_slot: Duration::from_secs(2),
             recheck_max_rows: 100_000,
             statement_timeout: Duration::from_secs(600),
+            read_horizon: None,
         }
     }
 }
@@ -388,7 +394,7 @@ async fn run(
             // not drift.
             out.recheck = Some(wait_for_catch_up(src, settings, lsn, &no_wait(opts), rep).await);
         }
-        hold_back_unread(src, settings, &shape, &mut out).await?;
+        hold_back_unread(src, settings, opts, &shape, &mut out).await?;
     }
     stats.elapsed_ms = started.elapsed().as_millis() as u64;
     out.stats = stats;
@@ -919,6 +925,7 @@ fn no_wait(opts: &DiffOptions) -> DiffOptions {
 async fn hold_back_unread(
     src: &Client,
     settings: &Settings,
+    opts: &DiffOptions,
     shape: &Shape,
     out: &mut TableDiff,
 ) -> Result<(), DiffError> {
@@ -926,17 +933,26 @@ async fn hold_back_unread(
     if !behind {
         return Ok(());
     }
+    // Two horizons the consumer has read past: the slot's catalog_xmin, and the one a
+    // monitor saw a finished sync start after. The newer (the smaller age) says more.
+    let known = opts
+        .read_horizon
+        .map(|h| ((h & u64::from(u32::MAX)) as u32).to_string());
     let horizon: Option<i32> = src
         .query_opt(
-            "SELECT age(catalog_xmin) FROM pg_replication_slots WHERE slot_name = $1",
-            &[&settings.slot],
+            "SELECT age(catalog_xmin), age($2::text::xid)
+               FROM pg_replication_slots WHERE slot_name = $1",
+            &[&settings.slot, &known],
         )
         .await
         .map_err(|e| DiffError::Query {
             side: Side::Source,
             error: PgError::from_query(&e),
         })?
-        .and_then(|r| r.get(0));
+        .and_then(|r| {
+            let ages: [Option<i32>; 2] = [r.get(0), r.get(1)];
+            ages.into_iter().flatten().min()
+        });
     let read: HashSet<Key> = match horizon {
         None => HashSet::new(),
         Some(h) => {

@@ -68,17 +68,21 @@ pub async fn role(c: &Client) -> R<RoleInfo> {
     })
 }
 
-/// The current WAL position (the replay position on a standby).
-pub async fn current_lsn(c: &Client) -> R<Option<String>> {
+/// The current WAL position (the replay position on a standby), and the oldest
+/// transaction still running (`pg_snapshot_xmin`): every transaction before it has
+/// ended by this position.
+pub async fn position(c: &Client) -> R<(Option<String>, Option<u64>)> {
     let row = c
         .query_one(
             "SELECT (CASE WHEN pg_is_in_recovery() THEN pg_last_wal_replay_lsn()
-                          ELSE pg_current_wal_lsn() END)::text",
+                          ELSE pg_current_wal_lsn() END)::text,
+                    pg_snapshot_xmin(pg_current_snapshot())::text",
             &[],
         )
         .await
         .map_err(q)?;
-    Ok(row.get(0))
+    let horizon: Option<String> = row.get(1);
+    Ok((row.get(0), horizon.and_then(|h| h.parse().ok())))
 }
 
 pub async fn slot(c: &Client, version: i32, name: &str) -> R<Option<SlotInfo>> {

@@ -27,7 +27,7 @@ impl App {
                 total: 0,
             },
         });
-        vec![Effect::Diff(key)]
+        vec![Effect::Diff(key, self.tracker.syncs().read_horizon())]
     }
 
     pub(super) fn diff_progress(&mut self, p: DiffProgress) -> Vec<Effect> {
