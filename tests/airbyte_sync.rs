@@ -172,6 +172,14 @@ async fn rows_removed_behind_airbytes_back_read_stuck_once_a_sync_has_passed_the
 
     lab.dst("DELETE FROM tache WHERE id IN (SELECT id FROM tache ORDER BY id LIMIT 3)")
         .await;
+    // A busy database: WAL that no published table wrote (about 2 MB, in a schema
+    // syncwatch does not watch), so the slot trails by far more than an idle one. Only
+    // positions tell that the next sync has nothing for tache: lag bytes alone cannot.
+    lab.src(
+        "CREATE SCHEMA noise;
+         CREATE TABLE noise.wal AS SELECT g, repeat('x', 200) AS pad FROM generate_series(1, 8000) g",
+    )
+    .await;
     w.until("tache no longer in sync", SETTLE, |_, t| {
         t.state(&key("tache")) != State::InSync
     })
