@@ -8,7 +8,7 @@ use proptest::prelude::*;
 use syncwatch::config::conninfo;
 use syncwatch::logic::counts::CountCache;
 use syncwatch::logic::diff::plan::{self, Key, Range, RowSets, Sums, Verdict};
-use syncwatch::logic::divergence::{STUCK_POLLS, Sample, State, classify};
+use syncwatch::logic::divergence::{STUCK_POLLS, STUCK_WINDOW_MS, Sample, State, classify};
 use syncwatch::model::snapshot::RawTable;
 use syncwatch::model::snapshot::RowCount;
 
@@ -16,22 +16,36 @@ fn sample() -> impl Strategy<Value = Sample> {
     (
         proptest::option::of((0i64..1000, any::<bool>())),
         proptest::option::of((0i64..1000, any::<bool>())),
-        proptest::option::of(0i64..(1 << 22)),
+        proptest::option::of(any::<bool>()),
         any::<bool>(),
+        0i64..4000,
     )
-        .prop_map(|(s, d, lag, present)| Sample {
-            at_ms: 0,
+        .prop_map(|(s, d, passed, present, gap)| Sample {
+            at_ms: gap,
             source: s.map(|(rows, exact)| RowCount { rows, exact }),
             dest: d.map(|(rows, exact)| RowCount { rows, exact }),
-            lag_bytes: lag,
+            passed,
             dest_present: present,
         })
+}
+
+/// Samples in time order: each `at_ms` is the gap after the one before.
+fn timeline(history: Vec<Sample>) -> VecDeque<Sample> {
+    let mut at = 0;
+    history
+        .into_iter()
+        .map(|mut s| {
+            at += s.at_ms;
+            s.at_ms = at;
+            s
+        })
+        .collect()
 }
 
 proptest! {
     #[test]
     fn divergence_states_keep_their_invariants(history in proptest::collection::vec(sample(), 0..30)) {
-        let h: VecDeque<Sample> = history.into_iter().collect();
+        let h = timeline(history);
         let state = classify(&h);
         let Some(last) = h.back() else {
             prop_assert_eq!(state, State::Unknown);
@@ -43,13 +57,21 @@ proptest! {
         if last.dest_present && last.difference() == Some(0) {
             prop_assert_eq!(state, State::InSync);
         }
+        if last.passed == Some(false) && last.dest_present && last.difference().is_some_and(|d| d != 0) {
+            // The consumer has not reached the last change: never an alarm.
+            prop_assert_eq!(state, State::Pending);
+        }
         if state == State::Stuck {
-            // Stuck only on a full window of the same exact, non-zero difference.
+            // Stuck only on a whole window, the consumer past the change all through,
+            // of the same exact, non-zero difference.
             prop_assert!(h.len() >= STUCK_POLLS);
             let diff = last.difference();
             prop_assert!(diff.is_some_and(|d| d != 0));
-            for s in h.iter().rev().take(STUCK_POLLS) {
+            let since = last.at_ms - STUCK_WINDOW_MS;
+            prop_assert!(h.front().is_some_and(|s| s.at_ms < since));
+            for s in h.iter().rev().take_while(|s| s.at_ms >= since) {
                 prop_assert_eq!(s.difference(), diff);
+                prop_assert_eq!(s.passed, Some(true));
                 prop_assert!(s.source.is_some_and(|c| c.exact) && s.dest.is_some_and(|c| c.exact));
             }
         }

@@ -185,6 +185,7 @@ impl SidePoller {
             columns: t.columns,
             rows,
             soft_delete_column,
+            modifications: t.modifications,
         }
     }
 }

@@ -1,33 +1,44 @@
-//! Per-table divergence over time: source rows, destination rows, replication lag, and the
-//! state they add up to. Pure: fed one sample per poll, it keeps a short history.
+//! Per-table divergence over time: source rows, destination rows, and the state they add
+//! up to, judged by positions, not by counts alone. Pure: fed one snapshot per poll.
 //!
-//! `stuck` is real drift: the source is quiet, nothing is in flight (no slot lag) and the
-//! difference has stayed the same for several polls — waiting will not bring the rows.
-//! Under traffic, a constant gap may be rows on their way (a steady stream trails by a
-//! steady amount), so counts alone never call a busy table stuck: it shows `in flight`
-//! while the destination moves, and the row-level diff tells drift from lag.
+//! Each table remembers the source's WAL position at the poll where it was last seen to
+//! change (its insert/delete counters or its row count moved; for a table seen for the
+//! first time, the position then: whatever it last did happened before). The consumer's
+//! position comes from the slot ([`Syncs::applied`]). A difference is:
+//! - `pending` while the consumer has not passed the table's last change: the rows are on
+//!   their way, or wait for the next Airbyte sync — never an alarm;
+//! - `stuck` once the consumer has passed it and the same exact difference has held for
+//!   [`STUCK_WINDOW_MS`]: waiting will not bring the rows (the window outlasts a count
+//!   the poller reuses, so a destination that did catch up has been counted again);
+//! - `unknown` when the consumer's position cannot be read, or only estimates are known.
 
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 
 use serde::Serialize;
 
-use crate::model::snapshot::TableKey;
-use crate::model::snapshot::{RowCount, Snapshot};
+use crate::logic::syncs::Syncs;
+use crate::model::lsn::Lsn;
+use crate::model::snapshot::{RowCount, Snapshot, TableInfo, TableKey};
 
 /// Samples kept per table (the sparkline's width).
 pub const HISTORY: usize = 60;
-/// Polls with an unchanged difference before a table is called stuck.
+/// Polls with an unchanged difference, after the consumer passed the table's last
+/// change, before a table is called stuck…
 pub const STUCK_POLLS: usize = 5;
+/// …spanning at least this long: more than twice the age for which an exact count is
+/// reused ([`crate::logic::counts::MAX_AGE`]), so both sides have been counted again.
+pub const STUCK_WINDOW_MS: i64 = 15_000;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 pub struct Sample {
     pub at_ms: i64,
     pub source: Option<RowCount>,
     pub dest: Option<RowCount>,
-    /// Bytes the consumer has not confirmed (slot lag), when known.
-    pub lag_bytes: Option<i64>,
     /// The destination table exists.
     pub dest_present: bool,
+    /// Whether the consumer had passed the table's last change at this poll; `None`
+    /// when the consumer's position was unknown.
+    pub passed: Option<bool>,
 }
 
 impl Sample {
@@ -43,7 +54,7 @@ impl Sample {
 #[serde(rename_all = "snake_case")]
 pub enum State {
     InSync,
-    InFlight,
+    Pending,
     Stuck,
     Missing,
     Unknown,
@@ -53,17 +64,13 @@ impl State {
     pub fn label(self) -> &'static str {
         match self {
             State::InSync => "in sync",
-            State::InFlight => "in flight",
+            State::Pending => "pending",
             State::Stuck => "stuck",
             State::Missing => "missing",
             State::Unknown => "unknown",
         }
     }
 }
-
-/// Lag at or below this many bytes counts as "nothing in flight": an idle slot still
-/// trails by a few bytes of WAL from checkpoints and keepalives.
-pub const IDLE_LAG_BYTES: i64 = 64 * 1024;
 
 /// The state of one table from its history, newest sample last.
 pub fn classify(history: &VecDeque<Sample>) -> State {
@@ -82,50 +89,59 @@ pub fn classify(history: &VecDeque<Sample>) -> State {
     if diff == 0 {
         return State::InSync;
     }
-    let lagging = last.lag_bytes.is_some_and(|l| l > IDLE_LAG_BYTES);
-    let prev_diff = history.iter().rev().nth(1).and_then(Sample::difference);
-    let shrinking = prev_diff.is_some_and(|p| diff.abs() < p.abs());
+    match last.passed {
+        None => return State::Unknown,
+        Some(false) => return State::Pending,
+        Some(true) => {}
+    }
+    if !last.exact() {
+        // Estimates cannot tell drift from rows the statistics have not counted yet.
+        return State::Unknown;
+    }
+    // Every sample of the window: passed, exact, the same difference. An iterator, not a
+    // collected Vec: this runs for every table on every frame.
+    let since = last.at_ms - STUCK_WINDOW_MS;
+    let held = |s: &Sample| s.passed == Some(true) && s.exact() && s.difference() == Some(diff);
+    let recent = || history.iter().rev().take_while(|s| s.at_ms >= since);
+    let covered = history
+        .iter()
+        .rev()
+        .find(|s| s.at_ms < since)
+        .is_some_and(held);
+    if covered && recent().count() >= STUCK_POLLS && recent().all(held) {
+        State::Stuck
+    } else {
+        State::Pending
+    }
+}
 
-    // The last STUCK_POLLS samples all show the same exact difference.
-    // An iterator, not a collected Vec: this runs for every table on every frame.
-    let recent = || history.iter().rev().take(STUCK_POLLS);
-    let full = history.len() >= STUCK_POLLS;
-    let steady = full && recent().all(|s| s.exact() && s.difference() == Some(diff));
-    let rows = |c: Option<RowCount>| c.map(|c| c.rows);
-    let source_quiet = recent().all(|s| rows(s.source) == rows(last.source));
-    let dest_moved = recent().any(|s| rows(s.dest) != rows(last.dest));
-    let never_lagging = recent().all(|s| s.lag_bytes.is_none_or(|l| l <= IDLE_LAG_BYTES));
-    if steady && source_quiet && never_lagging {
-        return State::Stuck;
-    }
-    if lagging || shrinking || dest_moved {
-        return State::InFlight;
-    }
-    // A difference with no sign of movement that has not yet held long enough (or
-    // under traffic, where counts alone cannot tell drift from rows on their way: the
-    // row-level diff can).
-    State::Unknown
+/// One table's samples and what is known of its last change.
+#[derive(Clone, Debug, Default)]
+pub struct TableHistory {
+    pub samples: VecDeque<Sample>,
+    /// The source's position at the poll where the table was last seen to change.
+    pub last_change: Option<Lsn>,
+    last_mods: Option<i64>,
+    last_rows: Option<i64>,
 }
 
 /// History of every table seen, fed a snapshot per poll.
 #[derive(Clone, Debug, Default)]
 pub struct Tracker {
-    tables: BTreeMap<TableKey, VecDeque<Sample>>,
+    tables: BTreeMap<TableKey, TableHistory>,
+    syncs: Syncs,
 }
 
 impl Tracker {
     /// Adds one poll's sample for each source table; tables no longer on the source
     /// are dropped. A side that is down adds nothing, so a stale count never looks fresh.
     pub fn observe(&mut self, snap: &Snapshot) {
+        self.syncs.observe(snap);
         let Some(src_tables) = snap.source.tables.ok() else {
             return;
         };
-        let lag = snap
-            .source
-            .slot
-            .ok()
-            .and_then(|s| s.as_ref())
-            .and_then(|s| s.lag_bytes);
+        let current = snap.source.current_lsn.as_deref().and_then(Lsn::parse);
+        let applied = self.syncs.applied();
         let dest_tables = snap.dest.tables.ok();
         // Keyed lookups: with a thousand tables, pairwise search costs more than the poll.
         let on_source: HashSet<(&str, &str)> = src_tables
@@ -134,7 +150,7 @@ impl Tracker {
             .collect();
         self.tables
             .retain(|(s, n), _| on_source.contains(&(s.as_str(), n.as_str())));
-        let on_dest: HashMap<(&str, &str), &crate::model::snapshot::TableInfo> = dest_tables
+        let on_dest: HashMap<(&str, &str), &TableInfo> = dest_tables
             .map(|ds| {
                 ds.iter()
                     .map(|d| ((d.schema.as_str(), d.name.as_str()), d))
@@ -143,37 +159,59 @@ impl Tracker {
             .unwrap_or_default();
         for t in src_tables {
             let dest = on_dest.get(&(t.schema.as_str(), t.name.as_str()));
-            let sample = Sample {
+            let h = self.tables.entry(t.key()).or_default();
+            let rows = t.rows.map(|r| r.rows);
+            let first = h.samples.is_empty() && h.last_change.is_none();
+            if first || t.modifications != h.last_mods || rows != h.last_rows {
+                // Seen changed at this poll (or first seen): its change is at or
+                // before the source's position now. A later estimate is safe — it
+                // only keeps a difference pending longer.
+                h.last_change = current.or(h.last_change);
+                h.last_mods = t.modifications;
+                h.last_rows = rows;
+            }
+            let passed = match (applied, h.last_change) {
+                (Some(a), Some(c)) => Some(a >= c),
+                _ => None,
+            };
+            h.samples.push_back(Sample {
                 at_ms: snap.taken_at_ms,
                 source: t.rows,
                 dest: dest.and_then(|d| d.rows),
-                lag_bytes: lag,
                 // Unknown destination (down) is not "missing".
                 dest_present: dest.is_some() || dest_tables.is_none(),
-            };
-            let h = self.tables.entry(t.key()).or_default();
-            h.push_back(sample);
-            while h.len() > HISTORY {
-                h.pop_front();
+                passed,
+            });
+            while h.samples.len() > HISTORY {
+                h.samples.pop_front();
             }
         }
     }
 
     pub fn history(&self, key: &TableKey) -> Option<&VecDeque<Sample>> {
+        self.tables.get(key).map(|h| &h.samples)
+    }
+
+    pub fn table(&self, key: &TableKey) -> Option<&TableHistory> {
         self.tables.get(key)
     }
 
     pub fn state(&self, key: &TableKey) -> State {
-        self.tables.get(key).map(classify).unwrap_or(State::Unknown)
+        self.history(key).map(classify).unwrap_or(State::Unknown)
     }
 
     /// Every table with its history, in key order.
     pub fn iter(&self) -> impl Iterator<Item = (&TableKey, &VecDeque<Sample>)> {
-        self.tables.iter()
+        self.tables.iter().map(|(k, h)| (k, &h.samples))
     }
 
     pub fn keys(&self) -> impl Iterator<Item = &TableKey> {
         self.tables.keys()
+    }
+
+    /// The slot's sessions, as the samples were judged by.
+    pub fn syncs(&self) -> &Syncs {
+        &self.syncs
     }
 }
 
@@ -185,64 +223,63 @@ mod tests {
         Some(RowCount { rows, exact: true })
     }
 
-    fn history(points: &[(i64, i64, i64)]) -> VecDeque<Sample> {
+    /// One sample a second: (source rows, destination rows, consumer passed).
+    fn history(points: &[(i64, i64, Option<bool>)]) -> VecDeque<Sample> {
         points
             .iter()
             .enumerate()
-            .map(|(i, &(s, d, lag))| Sample {
+            .map(|(i, &(s, d, passed))| Sample {
                 at_ms: i as i64 * 1000,
                 source: exact(s),
                 dest: exact(d),
-                lag_bytes: Some(lag),
                 dest_present: true,
+                passed,
             })
             .collect()
     }
 
+    const WINDOW_POLLS: usize = (STUCK_WINDOW_MS / 1000) as usize + 2;
+
     #[test]
     fn equal_counts_are_in_sync() {
-        assert_eq!(classify(&history(&[(10, 10, 0)])), State::InSync);
+        assert_eq!(classify(&history(&[(10, 10, Some(true))])), State::InSync);
+        assert_eq!(classify(&history(&[(10, 10, None)])), State::InSync);
     }
 
     #[test]
-    fn in_flight_when_difference_shrinks_or_lag_is_present() {
-        assert_eq!(
-            classify(&history(&[(100, 50, 0), (100, 80, 0)])),
-            State::InFlight
-        );
-        assert_eq!(classify(&history(&[(100, 80, 1 << 20)])), State::InFlight);
+    fn a_difference_the_consumer_has_not_reached_is_pending_however_long_it_lasts() {
+        // Airbyte between syncs: an hour of the same difference is not drift.
+        let h = history(&vec![(100, 90, Some(false)); HISTORY]);
+        assert_eq!(classify(&h), State::Pending);
     }
 
     #[test]
-    fn stuck_when_difference_persists_without_lag() {
-        let h = history(&[(100, 90, 0); STUCK_POLLS]);
+    fn stuck_once_the_consumer_passed_and_the_difference_held_for_the_window() {
+        let h = history(&vec![(100, 90, Some(true)); WINDOW_POLLS]);
         assert_eq!(classify(&h), State::Stuck);
-        // One poll fewer is not yet enough to call it drift.
-        let h = history(&[(100, 90, 0); STUCK_POLLS - 1]);
+        // Not yet the whole window: still pending.
+        let h = history(&vec![(100, 90, Some(true)); WINDOW_POLLS - 3]);
+        assert_eq!(classify(&h), State::Pending);
+        // The window must be passed all through: a sync that just ended is not enough.
+        let mut points = vec![(100, 90, Some(false)); 5];
+        points.extend(vec![(100, 90, Some(true)); WINDOW_POLLS - 5]);
+        assert_eq!(classify(&history(&points)), State::Pending);
+    }
+
+    #[test]
+    fn a_difference_still_moving_after_the_consumer_passed_is_pending() {
+        let mut points: Vec<(i64, i64, Option<bool>)> = (0..WINDOW_POLLS as i64)
+            .map(|i| (100, 80 + i, Some(true)))
+            .collect();
+        points.truncate(WINDOW_POLLS);
+        assert_eq!(classify(&history(&points)), State::Pending);
+    }
+
+    #[test]
+    fn an_unknown_consumer_or_estimates_never_make_a_table_stuck() {
+        let h = history(&vec![(100, 90, None); WINDOW_POLLS]);
         assert_eq!(classify(&h), State::Unknown);
-    }
-
-    #[test]
-    fn a_constant_gap_under_traffic_is_in_flight_not_stuck() {
-        let h = history(&[
-            (100, 95, 0),
-            (105, 100, 0),
-            (110, 105, 0),
-            (115, 110, 0),
-            (120, 115, 0),
-        ]);
-        assert_eq!(classify(&h), State::InFlight);
-    }
-
-    #[test]
-    fn constant_gap_with_lag_and_an_idle_source_is_still_in_flight() {
-        let h = history(&[(100, 90, 1 << 20); STUCK_POLLS]);
-        assert_eq!(classify(&h), State::InFlight);
-    }
-
-    #[test]
-    fn estimates_never_make_a_table_stuck() {
-        let mut h = history(&[(100, 90, 0); STUCK_POLLS]);
+        let mut h = history(&vec![(100, 90, Some(true)); WINDOW_POLLS]);
         for s in h.iter_mut() {
             s.dest = Some(RowCount {
                 rows: 90,
@@ -254,12 +291,99 @@ mod tests {
 
     #[test]
     fn missing_destination_table_and_unknown_source() {
-        let mut h = history(&[(5, 0, 0)]);
+        let mut h = history(&[(5, 0, Some(true))]);
         h[0].dest_present = false;
         h[0].dest = None;
         assert_eq!(classify(&h), State::Missing);
         h[0].source = None;
         assert_eq!(classify(&h), State::Unknown);
         assert_eq!(classify(&VecDeque::new()), State::Unknown);
+    }
+
+    mod tracker {
+        use super::*;
+        use crate::model::snapshot::{Fetched, SlotInfo};
+        use crate::testing::healthy;
+
+        /// A poll at `second`, the source at `current`, the slot as given, `tache` with
+        /// `src` rows and `mods` changes on the source and `dst` rows on the destination.
+        fn poll(
+            second: i64,
+            current: u64,
+            active: bool,
+            confirmed: u64,
+            src: i64,
+            mods: i64,
+            dst: i64,
+        ) -> Snapshot {
+            let mut snap = healthy();
+            snap.taken_at_ms = second * 1000;
+            snap.source.current_lsn = Some(Lsn(current).to_string());
+            snap.source.slot = Fetched::Ok(Some(SlotInfo {
+                name: "airbyte_slot".into(),
+                active,
+                confirmed_flush_lsn: Some(Lsn(confirmed).to_string()),
+                ..SlotInfo::default()
+            }));
+            for (side, rows) in [(&mut snap.source, src), (&mut snap.dest, dst)] {
+                if let Fetched::Ok(ts) = &mut side.tables {
+                    for t in ts.iter_mut().filter(|t| t.name == "tache") {
+                        t.rows = exact(rows);
+                        t.modifications = Some(mods);
+                    }
+                }
+            }
+            snap
+        }
+
+        fn tache() -> TableKey {
+            ("public".into(), "tache".into())
+        }
+
+        #[test]
+        fn rows_inserted_between_airbyte_syncs_are_pending_until_a_sync_brings_them() {
+            let mut t = Tracker::default();
+            // In sync, slot inactive; then 10 rows at 0x200 while it stays inactive.
+            t.observe(&poll(0, 0x100, false, 0x80, 10, 1, 10));
+            for s in 1..120 {
+                t.observe(&poll(s, 0x200 + s as u64, false, 0x80, 20, 2, 10));
+                assert_eq!(t.state(&tache()), State::Pending, "second {s}");
+            }
+            // A sync runs, brings them, ends.
+            t.observe(&poll(120, 0x300, true, 0x80, 20, 2, 15));
+            t.observe(&poll(121, 0x300, true, 0x80, 20, 2, 20));
+            t.observe(&poll(122, 0x300, false, 0x80, 20, 2, 20));
+            assert_eq!(t.state(&tache()), State::InSync);
+            assert!(t.syncs().last().is_some_and(|s| s.ended_at_ms.is_some()));
+        }
+
+        #[test]
+        fn rows_removed_behind_the_consumers_back_are_stuck_once_a_sync_has_passed_them() {
+            let mut t = Tracker::default();
+            t.observe(&poll(0, 0x100, false, 0x80, 10, 1, 10));
+            // Three rows deleted on the destination only: the source does not change.
+            for s in 1..30 {
+                t.observe(&poll(s, 0x100 + s as u64, false, 0x80, 10, 1, 7));
+                assert_ne!(t.state(&tache()), State::Stuck, "no sync has passed yet");
+            }
+            // A sync starts after the source was at 0x11D and ends: it passed everything.
+            t.observe(&poll(30, 0x140, true, 0x80, 10, 1, 7));
+            t.observe(&poll(31, 0x140, false, 0x11D, 10, 1, 7));
+            for s in 32..(32 + WINDOW_POLLS as i64) {
+                t.observe(&poll(s, 0x140, false, 0x11D, 10, 1, 7));
+            }
+            assert_eq!(t.state(&tache()), State::Stuck);
+        }
+
+        #[test]
+        fn native_replication_under_traffic_is_pending_never_stuck() {
+            // The consumer trails the source by a little, the source keeps changing.
+            let mut t = Tracker::default();
+            for s in 0..60 {
+                let at = 0x1000 + 0x100 * s as u64;
+                t.observe(&poll(s, at, true, at - 0x80, 100 + s, 100 + s, 95 + s));
+                assert_ne!(t.state(&tache()), State::Stuck, "second {s}");
+            }
+        }
     }
 }

@@ -10,4 +10,5 @@ pub mod format;
 pub mod quote;
 pub mod report;
 pub mod seed;
+pub mod syncs;
 pub mod types;

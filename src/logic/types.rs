@@ -73,6 +73,25 @@ pub fn compatible(src: &str, dst: &str) -> bool {
     }
 }
 
+/// The same for a destination written by Airbyte, which widens on the way: every scalar
+/// it has no type for (`uuid`, `vector`, `json`, `interval`, `inet`, enums, …) arrives as
+/// a string (`varchar`), arrays and objects as `jsonb`, integers as `bigint`, numbers as
+/// `decimal`. A widening is not drift; a narrowing (text into integer) still is.
+pub fn airbyte_compatible(src: &str, dst: &str) -> bool {
+    if compatible(src, dst) {
+        return true;
+    }
+    let dst_family = of_sql(dst);
+    if is_array(dst) {
+        return false;
+    }
+    match dst_family {
+        Family::Text => true,
+        Family::Json => is_array(src) || of_sql(src) == Family::Json,
+        _ => false,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -104,6 +123,27 @@ mod tests {
         assert!(!compatible("integer", "integer[]"));
         assert!(!compatible("uuid", "bytea"));
         assert!(!compatible("date", "timestamp without time zone"));
+    }
+
+    #[test]
+    fn airbytes_widenings_are_compatible_and_narrowings_are_not() {
+        for (src, dst) in [
+            ("integer", "bigint"),
+            ("numeric(10,2)", "numeric"),
+            ("uuid", "character varying"),
+            ("vector(3)", "character varying"),
+            ("json", "character varying"),
+            ("jsonb", "jsonb"),
+            ("integer[]", "jsonb"),
+            ("date", "date"),
+        ] {
+            assert!(airbyte_compatible(src, dst), "{src} → {dst}");
+        }
+        assert!(!airbyte_compatible("text", "integer"));
+        assert!(!airbyte_compatible("text", "integer[]"));
+        assert!(!airbyte_compatible("bigint", "integer[]"));
+        // Native replication applies the source's values as they are: no such widening.
+        assert!(!compatible("uuid", "character varying"));
     }
 
     #[test]

@@ -3,5 +3,6 @@
 
 pub mod check;
 pub mod error;
+pub mod lsn;
 pub mod side;
 pub mod snapshot;

@@ -281,6 +281,8 @@ pub struct TableInfo {
     pub rows: Option<RowCount>,
     /// Airbyte's `_ab_cdc_deleted_at` is present (soft deletes are not live rows).
     pub soft_delete_column: bool,
+    /// Inserts + deletes so far (statistics): when it moves, the table changed.
+    pub modifications: Option<i64>,
 }
 
 impl TableInfo {

@@ -32,6 +32,7 @@ pub fn table(name: &str, pk: bool) -> TableInfo {
             exact: true,
         }),
         soft_delete_column: false,
+        modifications: Some(1),
     }
 }
 

@@ -39,7 +39,7 @@ impl Theme {
     pub fn state(&self, s: State) -> Style {
         match s {
             State::InSync => self.fg(Color::Green),
-            State::InFlight => self.fg(Color::Cyan),
+            State::Pending => self.fg(Color::Cyan),
             State::Stuck | State::Missing => self.fg(Color::Red).add_modifier(Modifier::BOLD),
             State::Unknown => self.fg(Color::DarkGray),
         }

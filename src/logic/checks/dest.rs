@@ -61,7 +61,7 @@ pub(super) fn checks(dst: &SideSnapshot, src: &SideSnapshot, s: &Settings) -> Ve
         if !src_known {
             return (Status::Unknown, "source tables unknown".into(), None);
         }
-        column_check(&source_tables, dtables)
+        column_check(&source_tables, dtables, s.engine)
     });
     if s.engine == Engine::Native {
         b.with(CheckId::DestSubscription, &dst.subscription, |sub| {
@@ -154,7 +154,16 @@ fn create_tables_fix(tables: &[&TableInfo]) -> Fix {
     }
 }
 
-fn column_check(source: &[&TableInfo], dest: &[TableInfo]) -> (Status, String, Option<Fix>) {
+fn column_check(
+    source: &[&TableInfo],
+    dest: &[TableInfo],
+    engine: Engine,
+) -> (Status, String, Option<Fix>) {
+    // Airbyte widens types on the way; a subscription applies values as they are.
+    let fits = match engine {
+        Engine::Airbyte => types::airbyte_compatible,
+        Engine::Native => types::compatible,
+    };
     let mut problems = Vec::new();
     let on_dest: HashMap<(&str, &str), &TableInfo> = dest.iter().map(|d| (key_of(d), d)).collect();
     for st in source {
@@ -164,12 +173,10 @@ fn column_check(source: &[&TableInfo], dest: &[TableInfo]) -> (Status, String, O
         for sc in &st.columns {
             match dt.columns.iter().find(|c| c.name == sc.name) {
                 None => problems.push(format!("{}.{} missing", st.name, sc.name)),
-                Some(dc) if !types::compatible(&sc.data_type, &dc.data_type) => {
-                    problems.push(format!(
-                        "{}.{} is {} on the source but {} on the destination",
-                        st.name, sc.name, sc.data_type, dc.data_type
-                    ))
-                }
+                Some(dc) if !fits(&sc.data_type, &dc.data_type) => problems.push(format!(
+                    "{}.{} is {} on the source but {} on the destination",
+                    st.name, sc.name, sc.data_type, dc.data_type
+                )),
                 Some(_) => {}
             }
         }

@@ -181,6 +181,43 @@ fn missing_destination_table_and_type_drift_are_critical() {
 }
 
 #[test]
+fn a_destination_written_by_airbyte_may_hold_strings_for_uuid_and_vector_but_not_integers_for_text()
+{
+    let mut s = healthy();
+    if let Fetched::Ok(ts) = &mut s.source.tables {
+        ts[0].columns[1].data_type = "vector(3)".into();
+        ts[1].columns[1].data_type = "uuid".into();
+    }
+    if let Fetched::Ok(ts) = &mut s.dest.tables {
+        ts[0].columns[1].data_type = "character varying".into();
+        ts[1].columns[1].data_type = "character varying".into();
+    }
+    let airbyte = Settings::default();
+    let column = |snap: &Snapshot, settings: &Settings| {
+        evaluate(snap, settings)
+            .into_iter()
+            .find(|c| c.id == "dest.columns")
+            .unwrap()
+    };
+    assert_eq!(column(&s, &airbyte).status, Status::Ok);
+    // A subscription would apply a vector into varchar as text, and back it would not go.
+    assert_eq!(column(&s, &native()).status, Status::Critical);
+    if let Fetched::Ok(ts) = &mut s.source.tables {
+        ts[0].columns[1].data_type = "text".into();
+    }
+    if let Fetched::Ok(ts) = &mut s.dest.tables {
+        ts[0].columns[1].data_type = "bigint".into();
+    }
+    let c = column(&s, &airbyte);
+    assert_eq!(c.status, Status::Critical, "{}", c.detail);
+    assert!(
+        c.detail.contains("is text on the source but bigint"),
+        "{}",
+        c.detail
+    );
+}
+
+#[test]
 fn airbyte_columns_and_width_changes_are_not_drift() {
     let mut s = healthy();
     if let Fetched::Ok(ts) = &mut s.dest.tables {

@@ -344,7 +344,7 @@ fn state_rank(s: State) -> u8 {
     match s {
         State::Stuck => 0,
         State::Missing => 1,
-        State::InFlight => 2,
+        State::Pending => 2,
         State::Unknown => 3,
         State::InSync => 4,
     }
