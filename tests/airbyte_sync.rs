@@ -15,31 +15,18 @@ mod common;
 use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
-use common::airbyte::{AirbyteLab, Observer, SyncOpts, Watch, dest_table, key, slot_active};
+use common::airbyte::{AirbyteLab, SyncOpts, Watch, dest_table, key, slot_active};
 use syncwatch::config::Settings;
 use syncwatch::io::diff::{DiffOptions, diff_table};
 use syncwatch::logic::diff::{RowDiff, TableDiff};
 use syncwatch::logic::divergence::State;
-use syncwatch::logic::syncs::Syncs;
 use syncwatch::model::check::{Check, CheckId, Status};
-use syncwatch::model::snapshot::Snapshot;
 
 const USERS: i64 = 20;
 const TASKS: i64 = 200;
 const TABLES: [&str; 2] = ["tache", "utilisateur"];
 /// Bound on reaching a state that the next polls should show (a bound, not a timing).
 const SETTLE: Duration = Duration::from_secs(30);
-
-impl Observer for Syncs {
-    fn observe(&mut self, snap: &Snapshot) {
-        Syncs::observe(self, snap);
-    }
-}
-
-/// A monitor that also infers sync sessions from the slot, as the TUI does.
-fn watch_with_syncs(settings: Settings) -> Watch<Syncs> {
-    Watch::with(settings, Syncs::default())
-}
 
 fn critical(checks: &[Check]) -> Vec<String> {
     checks
@@ -57,7 +44,7 @@ fn check(checks: &[Check], id: CheckId) -> &Check {
 }
 
 /// The difference (source − destination) of the newest sample of `public.<table>`.
-fn difference<X: Observer>(w: &Watch<X>, table: &str) -> Option<i64> {
+fn difference(w: &Watch, table: &str) -> Option<i64> {
     w.tracker.history(&key(table))?.back()?.difference()
 }
 
@@ -93,7 +80,7 @@ async fn changes_after_a_sync_are_pending_never_stuck_and_the_next_sync_brings_t
         return;
     };
     let settings = lab.settings();
-    let mut w = watch_with_syncs(settings.clone());
+    let mut w = Watch::new(settings.clone());
     let first = lab.sync_watched(&SyncOpts::default(), &mut w).await;
     assert!(first.first_sync);
     assert_eq!(first.rows, USERS + TASKS, "{}", first.json);
@@ -142,7 +129,7 @@ async fn changes_after_a_sync_are_pending_never_stuck_and_the_next_sync_brings_t
     assert_eq!(second.inserted, 10, "{}", second.json);
     w.until_all(&TABLES, State::InSync, SETTLE).await;
     let last = w
-        .extra
+        .syncs()
         .last()
         .unwrap_or_else(|| panic!("no sync seen from the slot: {}", w.describe()));
     let ended = last
@@ -166,7 +153,7 @@ async fn rows_removed_behind_airbytes_back_read_stuck_once_a_sync_has_passed_the
     let Some(lab) = AirbyteLab::start(TEST, USERS, TASKS).await else {
         return;
     };
-    let mut w = watch_with_syncs(lab.settings());
+    let mut w = lab.watch();
     lab.sync_watched(&SyncOpts::default(), &mut w).await;
     w.until_all(&TABLES, State::InSync, SETTLE).await;
 
@@ -228,7 +215,7 @@ async fn rows_removed_behind_airbytes_back_read_stuck_once_a_sync_has_passed_the
         w.poll().await;
     }
     assert_eq!(w.state("utilisateur"), State::InSync, "{}", w.describe());
-    assert!(w.extra.last().is_some_and(|s| s.ended_at_ms.is_some()));
+    assert!(w.syncs().last().is_some_and(|s| s.ended_at_ms.is_some()));
 }
 
 /// One case of [`soft_and_hard_deletes_are_counted_as_the_destination_keeps_them`].

@@ -19,6 +19,7 @@ use serde_json::Value;
 use syncwatch::config::{Engine, Settings};
 use syncwatch::io::pg::{self, Session};
 use syncwatch::logic::divergence::{State, Tracker};
+use syncwatch::logic::syncs::Syncs;
 use syncwatch::model::snapshot::{Snapshot, TableInfo};
 use syncwatch::sandbox::cluster::PgBin;
 use syncwatch::sandbox::lab::{self, Lab};
@@ -365,16 +366,16 @@ impl AirbyteLab {
 
     /// One sync, nothing watching.
     pub async fn sync(&self, opts: &SyncOpts) -> SyncOutcome {
-        self.run_sync(opts, None::<&mut Watch>).await
+        self.run_sync(opts, None).await
     }
 
     /// One sync while `watch` polls every [`POLL_EVERY`], as a monitor running beside
     /// Airbyte would (once just before it starts, then until the runner has exited).
-    pub async fn sync_watched<X: Observer>(&self, opts: &SyncOpts, watch: &mut Watch<X>) -> SyncOutcome {
+    pub async fn sync_watched(&self, opts: &SyncOpts, watch: &mut Watch) -> SyncOutcome {
         self.run_sync(opts, Some(watch)).await
     }
 
-    async fn run_sync<X: Observer>(&self, opts: &SyncOpts, mut watch: Option<&mut Watch<X>>) -> SyncOutcome {
+    async fn run_sync(&self, opts: &SyncOpts, mut watch: Option<&mut Watch>) -> SyncOutcome {
         let n = self.syncs_run.fetch_add(1, Ordering::Relaxed) + 1;
         if let Some(w) = watch.as_deref_mut() {
             w.poll().await;
@@ -455,48 +456,36 @@ pub fn tail(path: &Path, n: usize) -> String {
     lines[lines.len().saturating_sub(n)..].join("\n")
 }
 
-/// Something more that reads every poll beside the tracker (e.g. the sync sessions).
-pub trait Observer {
-    fn observe(&mut self, snap: &Snapshot);
-}
-
-impl Observer for () {
-    fn observe(&mut self, _: &Snapshot) {}
-}
-
 /// A continuous monitor as the TUI runs it, in-process: one poll of both sides at a
-/// time, each fed to the divergence tracker (and to `extra`).
-pub struct Watch<X: Observer = ()> {
+/// time, each fed to the divergence tracker (which infers the sync sessions from the
+/// slot as it goes: [`Watch::syncs`]).
+pub struct Watch {
     pub settings: Settings,
     pub tracker: Tracker,
-    pub extra: X,
     /// The newest snapshot.
     pub last: Option<Snapshot>,
     pub polls: usize,
 }
 
-impl Watch<()> {
-    pub fn new(settings: Settings) -> Watch<()> {
-        Watch::with(settings, ())
-    }
-}
-
-impl<X: Observer> Watch<X> {
-    pub fn with(settings: Settings, extra: X) -> Watch<X> {
+impl Watch {
+    pub fn new(settings: Settings) -> Watch {
         Watch {
             settings,
             tracker: Tracker::default(),
-            extra,
             last: None,
             polls: 0,
         }
+    }
+
+    /// The sync sessions seen from the slot so far.
+    pub fn syncs(&self) -> &Syncs {
+        self.tracker.syncs()
     }
 
     /// One poll (`poll_once`), observed.
     pub async fn poll(&mut self) -> Snapshot {
         let snap = syncwatch::io::poll::poll_once(&self.settings, &HashSet::new()).await;
         self.tracker.observe(&snap);
-        self.extra.observe(&snap);
         self.polls += 1;
         self.last = Some(snap.clone());
         if std::env::var(TRACE_ENV).as_deref() == Ok("1") {
@@ -565,7 +554,7 @@ impl<X: Observer> Watch<X> {
                     .unwrap_or_else(|| "—".into())
             };
             out.push(format!(
-                "{}.{} {} (src {} dst {}{})",
+                "{}.{} {} (src {} dst {}{}, last change at {}, consumer passed it: {:?})",
                 k.0,
                 k.1,
                 state.label(),
@@ -575,9 +564,25 @@ impl<X: Observer> Watch<X> {
                     ", no dest table"
                 } else {
                     ""
-                }
+                },
+                self.tracker
+                    .table(k)
+                    .and_then(|t| t.last_change)
+                    .map(|l| l.to_string())
+                    .unwrap_or_else(|| "—".into()),
+                last.and_then(|s| s.passed),
             ));
         }
+        let syncs = self.syncs();
+        out.push(format!(
+            "consumer applied {}; {} sync session(s) seen, last {:?}",
+            syncs
+                .applied()
+                .map(|l| l.to_string())
+                .unwrap_or_else(|| "—".into()),
+            syncs.sessions().count(),
+            syncs.last()
+        ));
         if let Some(snap) = &self.last {
             match snap.source.slot.ok() {
                 Some(Some(s)) => out.push(format!(
