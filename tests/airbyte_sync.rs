@@ -300,7 +300,8 @@ async fn a_prefix_and_another_schema_are_mapped() {
     let mut w = Watch::new(mapped);
     lab.sync_watched(&opts, &mut w).await;
     assert_eq!(
-        lab.dst_i64("SELECT count(*) FROM airbyte_dst.ab_tache").await,
+        lab.dst_i64("SELECT count(*) FROM airbyte_dst.ab_tache")
+            .await,
         TASKS
     );
     assert_eq!(
@@ -407,9 +408,15 @@ async fn airbyte_types_diff_equal_to_vector_uuid_and_int4_sources() {
     );
 
     let settings = lab.settings();
-    let d = diff_table(&settings, "public", "airbyte_types", &DiffOptions::default(), None)
-        .await
-        .unwrap_or_else(|e| panic!("diff: {e}"));
+    let d = diff_table(
+        &settings,
+        "public",
+        "airbyte_types",
+        &DiffOptions::default(),
+        None,
+    )
+    .await
+    .unwrap_or_else(|e| panic!("diff: {e}"));
     eprintln!("{TEST}: {}", summary(&d));
     assert_eq!((d.source_rows, d.dest_rows), (81, 81), "{}", summary(&d));
     assert!(
@@ -443,9 +450,15 @@ async fn airbyte_types_diff_equal_to_vector_uuid_and_int4_sources() {
     lab.dst("UPDATE airbyte_types SET v = '[50,5.25,-25]' WHERE id = 50")
         .await;
     eprintln!("{TEST}: destination v of row 50: {before} → [50,5.25,-25] (source [50,5,-25])");
-    let d = diff_table(&settings, "public", "airbyte_types", &DiffOptions::default(), None)
-        .await
-        .unwrap_or_else(|e| panic!("diff: {e}"));
+    let d = diff_table(
+        &settings,
+        "public",
+        "airbyte_types",
+        &DiffOptions::default(),
+        None,
+    )
+    .await
+    .unwrap_or_else(|e| panic!("diff: {e}"));
     eprintln!("{TEST}: {}", summary(&d));
     assert!(
         d.missing.is_empty() && d.extra.is_empty(),
@@ -454,13 +467,19 @@ async fn airbyte_types_diff_equal_to_vector_uuid_and_int4_sources() {
     );
     assert_eq!(d.changed.len(), 1, "{}", summary(&d));
     assert_eq!(d.changed[0].key, vec!["50".to_string()], "{}", summary(&d));
-    assert_eq!(d.changed[0].columns, vec!["v".to_string()], "{}", summary(&d));
+    assert_eq!(
+        d.changed[0].columns,
+        vec!["v".to_string()],
+        "{}",
+        summary(&d)
+    );
 }
 
 /// With the slot inactive (between syncs) the diff answers without waiting for a
 /// consumer, and the rows inserted on the source since the sync are pending, not missing.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn diff_with_the_slot_inactive_answers_at_once_and_marks_rows_changed_since_the_sync_pending() {
+async fn diff_with_the_slot_inactive_answers_at_once_and_marks_rows_changed_since_the_sync_pending()
+{
     const TEST: &str =
         "diff_with_the_slot_inactive_answers_at_once_and_marks_rows_changed_since_the_sync_pending";
     let Some(lab) = AirbyteLab::start(TEST, USERS, TASKS).await else {
@@ -489,9 +508,15 @@ async fn diff_with_the_slot_inactive_answers_at_once_and_marks_rows_changed_sinc
     assert_eq!(slot_active(&snap), Some(false), "{}", w.describe());
 
     let t = Instant::now();
-    let d = diff_table(&lab.settings(), "public", "tache", &DiffOptions::default(), None)
-        .await
-        .unwrap_or_else(|e| panic!("diff: {e}"));
+    let d = diff_table(
+        &lab.settings(),
+        "public",
+        "tache",
+        &DiffOptions::default(),
+        None,
+    )
+    .await
+    .unwrap_or_else(|e| panic!("diff: {e}"));
     eprintln!(
         "{TEST}: diff with the slot inactive took {:.2} s (the old wait for a consumer: up to 30 s); {}",
         t.elapsed().as_secs_f64(),
@@ -501,12 +526,17 @@ async fn diff_with_the_slot_inactive_answers_at_once_and_marks_rows_changed_sinc
     let missing: HashSet<Vec<String>> = keys(&d.missing).into_iter().collect();
     for k in &new {
         assert!(pending.contains(k), "{k:?} is pending: {}", summary(&d));
-        assert!(!missing.contains(k), "{k:?} is not missing: {}", summary(&d));
+        assert!(
+            !missing.contains(k),
+            "{k:?} is not missing: {}",
+            summary(&d)
+        );
     }
-    assert_eq!(pending, new, "only the new rows are pending: {}", summary(&d));
-    assert!(
-        !d.is_different(),
-        "nothing else differs: {}",
+    assert_eq!(
+        pending,
+        new,
+        "only the new rows are pending: {}",
         summary(&d)
     );
+    assert!(!d.is_different(), "nothing else differs: {}", summary(&d));
 }

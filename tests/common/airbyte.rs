@@ -256,7 +256,8 @@ impl AirbyteLab {
             syncs_run: AtomicU32::new(0),
         };
         // Airbyte's destination creates its tables in its own shape.
-        me.dst("DROP TABLE IF EXISTS tache, utilisateur CASCADE").await;
+        me.dst("DROP TABLE IF EXISTS tache, utilisateur CASCADE")
+            .await;
         let src = me.source().await;
         syncwatch::io::seed::sample(&src.client, users, tasks)
             .await
@@ -383,10 +384,9 @@ impl AirbyteLab {
         let mut cmd = self.command(opts);
         let started = Instant::now();
         let started_at_ms = chrono::Utc::now().timestamp_millis();
-        let child = tokio::spawn(async move {
-            tokio::time::timeout(SYNC_LIMIT, cmd.output()).await
-        });
-        if let Some(w) = watch.as_deref_mut() {
+        let child =
+            tokio::spawn(async move { tokio::time::timeout(SYNC_LIMIT, cmd.output()).await });
+        if let Some(w) = watch {
             while !child.is_finished() {
                 w.poll().await;
                 tokio::time::sleep(POLL_EVERY).await;
@@ -523,8 +523,10 @@ impl Watch {
     pub async fn until_all(&mut self, tables: &[&str], state: State, limit: Duration) -> Snapshot {
         let keys: Vec<_> = tables.iter().map(|t| key(t)).collect();
         let what = format!("{tables:?} all {}", state.label());
-        self.until(&what, limit, |_, tr| keys.iter().all(|k| tr.state(k) == state))
-            .await
+        self.until(&what, limit, |_, tr| {
+            keys.iter().all(|k| tr.state(k) == state)
+        })
+        .await
     }
 
     /// The state of the source table `public.<table>` (its key also when the destination
