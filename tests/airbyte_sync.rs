@@ -331,6 +331,34 @@ async fn a_prefix_and_another_schema_are_mapped() {
     let checks = plain.checks();
     let tables = check(&checks, CheckId::DestTables);
     assert_ne!(tables.status, Status::Ok, "{tables:?}");
+
+    // Airbyte's name rules: a schema and a prefix with characters other than letters,
+    // digits and `_` land as `Airbyte_Data`.`ab_tache`; the settings name them as the
+    // user typed them into Airbyte. A second connection, on its own slot.
+    lab.src("SELECT 1 FROM pg_create_logical_replication_slot('airbyte_slot2', 'pgoutput')")
+        .await;
+    let opts = SyncOpts {
+        connection: Some("second".to_string()),
+        slot: Some("airbyte_slot2".to_string()),
+        ..SyncOpts::mapped("Airbyte Data", "ab-")
+    };
+    let renamed = Settings {
+        slot: "airbyte_slot2".to_string(),
+        dest_schema: Some("Airbyte Data".to_string()),
+        dest_prefix: "ab-".to_string(),
+        ..lab.settings()
+    };
+    let mut w = Watch::new(renamed);
+    lab.sync_watched(&opts, &mut w).await;
+    assert_eq!(
+        lab.dst_i64(r#"SELECT count(*) FROM "Airbyte_Data".ab_tache"#)
+            .await,
+        TASKS
+    );
+    w.until_all(&TABLES, State::InSync, SETTLE).await;
+    let checks = w.checks();
+    let tables = check(&checks, CheckId::DestTables);
+    assert_eq!(tables.status, Status::Ok, "{tables:?}");
 }
 
 /// `int4`, `uuid`, `vector`, `numeric`, `jsonb` and `timestamptz` on the source arrive as

@@ -124,6 +124,8 @@ pub struct SyncOpts {
     /// Which Airbyte connection (state file) within the lab; `None`: `state`. One state
     /// per slot, as in Airbyte.
     pub connection: Option<String>,
+    /// `--slot`; `None`: the settings' slot.
+    pub slot: Option<String>,
 }
 
 impl SyncOpts {
@@ -335,7 +337,7 @@ impl AirbyteLab {
             .arg("--dest")
             .arg(s.dest.conninfo_without_password())
             .arg("--slot")
-            .arg(&s.slot)
+            .arg(opts.slot.as_deref().unwrap_or(&s.slot))
             .arg("--publication")
             .arg(&s.publication)
             .arg("--state")
