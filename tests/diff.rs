@@ -584,7 +584,7 @@ async fn a_row_that_differs_only_in_a_vector_value() {
 }
 
 #[tokio::test]
-async fn rows_in_flight_under_native_replication_are_not_drift() {
+async fn an_idle_consumer_is_not_waited_for_and_rows_it_has_not_read_are_pending_not_drift() {
     let lab = common::guide_lab().await;
     lab.subscribe().await.unwrap();
     let settings = lab.settings();
@@ -609,6 +609,28 @@ async fn rows_in_flight_under_native_replication_are_not_drift() {
     })
     .await;
     assert!(arrived, "the initial rows never reached the destination");
+    // The slot's horizon moves past the rows once a checkpoint has logged the running
+    // transactions and the subscriber has confirmed it: then the consumer has read them.
+    let src = syncwatch::io::pg::connect(&settings.source, Duration::from_secs(10))
+        .await
+        .unwrap();
+    exec(&lab.source.admin(lab::APP_DB), "CHECKPOINT")
+        .await
+        .unwrap();
+    let read = common::eventually(Duration::from_secs(60), || async {
+        src.client
+            .query_one(
+                "SELECT age(s.catalog_xmin) < age(t.xmin)
+                   FROM pg_replication_slots s, tache t
+                  WHERE s.slot_name = $1 AND t.id = 2000",
+                &[&settings.slot],
+            )
+            .await
+            .map(|r| r.get::<_, bool>(0))
+            .unwrap_or(false)
+    })
+    .await;
+    assert!(read, "the slot's horizon never passed the first rows");
 
     // Real drift: written on the destination behind replication's back.
     exec(
@@ -617,7 +639,8 @@ async fn rows_in_flight_under_native_replication_are_not_drift() {
     )
     .await
     .unwrap();
-    // In flight: changes made on the source while the subscription is paused.
+    // Then the consumer goes away, as an Airbyte source does between syncs, and the
+    // source changes.
     let sub = quote::ident(&settings.subscription);
     exec(
         &lab.dest.admin(lab::APP_DB),
@@ -625,10 +648,6 @@ async fn rows_in_flight_under_native_replication_are_not_drift() {
     )
     .await
     .unwrap();
-    // The worker stops after a moment; changes made before that would still be applied.
-    let src = syncwatch::io::pg::connect(&settings.source, Duration::from_secs(10))
-        .await
-        .unwrap();
     let stopped = common::eventually(Duration::from_secs(60), || async {
         src.client
             .query_one(
@@ -650,7 +669,78 @@ async fn rows_in_flight_under_native_replication_are_not_drift() {
     .await
     .unwrap();
 
-    // Replication resumes only once the diff has taken its snapshots and waits.
+    let o = DiffOptions {
+        catch_up_limit: Duration::from_secs(120),
+        segment_rows: 100,
+        ..opts()
+    };
+    let started = std::time::Instant::now();
+    let d = driver::diff_table(&settings, "public", "tache", &o, None)
+        .await
+        .unwrap();
+    let elapsed = started.elapsed();
+    eprintln!("diff with the consumer away: {elapsed:?}");
+    let rc = d.recheck.as_ref().expect("differences were re-checked");
+    assert_eq!(rc.consumer_active, Some(false));
+    assert_eq!(rc.caught_up, Some(false));
+    // Not the two-minute catch-up limit: nothing was waited for.
+    assert!(
+        rc.waited_ms < o.catch_up_limit.as_millis() as u64 / 2,
+        "{rc:?}"
+    );
+    assert!(d.missing.is_empty() && d.extra.is_empty(), "{d:#?}");
+    assert_eq!(changed(&d), vec![("1".to_string(), s(&["title"]))]);
+    let mut pending: Vec<(DiffKind, String)> = d
+        .pending
+        .iter()
+        .map(|r| (r.kind, r.key.join("|")))
+        .collect();
+    pending.sort_by(|a, b| a.1.len().cmp(&b.1.len()).then(a.1.cmp(&b.1)));
+    assert_eq!(
+        pending,
+        vec![
+            (DiffKind::Changed, "500".to_string()),
+            (DiffKind::Extra, "600".to_string()),
+            (DiffKind::Missing, "2001".to_string()),
+            (DiffKind::Missing, "2002".to_string()),
+            (DiffKind::Missing, "2003".to_string()),
+        ]
+    );
+    assert!(
+        driver::diff_table(&settings, "public", "utilisateur", &o, None)
+            .await
+            .unwrap()
+            .pending
+            .is_empty()
+    );
+
+    // The consumer back, connected but held up by a lock on the destination: the diff
+    // waits for it while it is reading, and what it then brings is in flight, not drift.
+    exec(
+        &lab.dest.admin(lab::APP_DB),
+        &format!("ALTER SUBSCRIPTION {sub} ENABLE"),
+    )
+    .await
+    .unwrap();
+    let caught_up = common::eventually(Duration::from_secs(60), || async {
+        dst.client
+            .query_one("SELECT count(*) FROM tache WHERE id > 2000", &[])
+            .await
+            .map(|r| r.get::<_, i64>(0) == 3)
+            .unwrap_or(false)
+    })
+    .await;
+    assert!(caught_up, "the subscription never brought the pending rows");
+    dst.client
+        .batch_execute("BEGIN; LOCK TABLE tache IN SHARE MODE")
+        .await
+        .unwrap();
+    exec(
+        &settings.source,
+        "UPDATE tache SET is_completed = true WHERE id = 700",
+    )
+    .await
+    .unwrap();
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let tx = Mutex::new(Some(tx));
     let phases = Arc::new(Mutex::new(Vec::new()));
@@ -663,43 +753,25 @@ async fn rows_in_flight_under_native_replication_are_not_drift() {
             let _ = tx.send(());
         }
     });
-    let o = DiffOptions {
-        catch_up_limit: Duration::from_secs(120),
-        segment_rows: 100,
-        ..opts()
-    };
     let s2 = settings.clone();
+    let o2 = o.clone();
     let diff = tokio::spawn(async move {
-        driver::diff_table(&s2, "public", "tache", &o, Some(progress)).await
+        driver::diff_table(&s2, "public", "tache", &o2, Some(progress)).await
     });
     rx.await.expect("the diff never waited for replication");
-    exec(
-        &lab.dest.admin(lab::APP_DB),
-        &format!("ALTER SUBSCRIPTION {sub} ENABLE"),
-    )
-    .await
-    .unwrap();
+    dst.client.batch_execute("COMMIT").await.unwrap();
     let d = diff.await.unwrap().unwrap();
-
-    assert_eq!(d.recheck.as_ref().and_then(|r| r.caught_up), Some(true));
-    assert!(d.missing.is_empty() && d.extra.is_empty(), "{d:#?}");
+    let rc = d.recheck.as_ref().unwrap();
+    assert_eq!(rc.caught_up, Some(true), "{rc:?}");
+    assert_eq!(rc.consumer_active, Some(true));
+    assert!(d.pending.is_empty(), "{d:#?}");
     assert_eq!(changed(&d), vec![("1".to_string(), s(&["title"]))]);
-    let mut in_flight: Vec<(DiffKind, String)> = d
+    let in_flight: Vec<(DiffKind, String)> = d
         .in_flight
         .iter()
         .map(|r| (r.kind, r.key.join("|")))
         .collect();
-    in_flight.sort_by(|a, b| a.1.len().cmp(&b.1.len()).then(a.1.cmp(&b.1)));
-    assert_eq!(
-        in_flight,
-        vec![
-            (DiffKind::Changed, "500".to_string()),
-            (DiffKind::Extra, "600".to_string()),
-            (DiffKind::Missing, "2001".to_string()),
-            (DiffKind::Missing, "2002".to_string()),
-            (DiffKind::Missing, "2003".to_string()),
-        ]
-    );
+    assert_eq!(in_flight, vec![(DiffKind::Changed, "700".to_string())]);
     // Progress went through every phase, segments never counted past their total.
     let phases: Vec<Progress> = phases.lock().unwrap().clone();
     for p in phases.iter() {

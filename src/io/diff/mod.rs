@@ -291,6 +291,7 @@ async fn run(
         extra: Vec::new(),
         changed: Vec::new(),
         in_flight: Vec::new(),
+        pending: Vec::new(),
         recheck: None,
         notes,
         stats: DiffStats::default(),
@@ -376,6 +377,12 @@ async fn run(
             .zip(columns)
             .map(|(k, c)| keyed_row(DiffKind::Changed, k, c))
             .collect();
+        if opts.recheck && out.recheck.is_none() && out.is_different() {
+            // Too many rows to re-check: still, rows an idle consumer has not read are
+            // not drift.
+            out.recheck = Some(wait_for_catch_up(src, settings, lsn, &no_wait(opts), rep).await);
+        }
+        hold_back_unread(src, settings, &shape, &mut out).await?;
     }
     stats.elapsed_ms = started.elapsed().as_millis() as u64;
     out.stats = stats;
@@ -834,6 +841,9 @@ async fn recheck_bags(
 
 /// Waits (bounded) until the slot's consumer has confirmed `lsn`; without a slot to
 /// watch, waits a short fixed time instead.
+/// Waits, bounded, for the slot's consumer to confirm `lsn` — only while a consumer is
+/// reading the slot: an Airbyte source between syncs is not, and would not move it for
+/// an hour, so then the answer is given at once.
 async fn wait_for_catch_up(
     src: &Client,
     settings: &Settings,
@@ -845,27 +855,31 @@ async fn wait_for_catch_up(
     let started = Instant::now();
     let deadline = started + opts.catch_up_limit;
     let mut caught_up = None;
+    let mut consumer_active = None;
     if let Some(target) = &lsn {
         loop {
             let r = src
                 .query_opt(
-                    "SELECT confirmed_flush_lsn >= $2::text::pg_lsn
+                    "SELECT confirmed_flush_lsn >= $2::text::pg_lsn, active
                        FROM pg_replication_slots WHERE slot_name = $1",
                     &[&settings.slot, target],
                 )
                 .await;
             match r {
-                Ok(Some(row)) => match row.get::<_, Option<bool>>(0) {
-                    Some(true) => {
-                        caught_up = Some(true);
-                        break;
+                Ok(Some(row)) => {
+                    consumer_active = row.get::<_, Option<bool>>(1);
+                    match row.get::<_, Option<bool>>(0) {
+                        Some(true) => {
+                            caught_up = Some(true);
+                            break;
+                        }
+                        Some(false) => caught_up = Some(false),
+                        None => break,
                     }
-                    Some(false) => caught_up = Some(false),
-                    None => break,
-                },
+                }
                 Ok(None) | Err(_) => break,
             }
-            if Instant::now() >= deadline {
+            if consumer_active == Some(false) || Instant::now() >= deadline {
                 break;
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
@@ -877,6 +891,75 @@ async fn wait_for_catch_up(
     Recheck {
         target_lsn: lsn,
         caught_up,
+        consumer_active,
         waited_ms: started.elapsed().as_millis() as u64,
     }
+}
+
+/// `opts` without waiting: one look at the slot.
+fn no_wait(opts: &DiffOptions) -> DiffOptions {
+    DiffOptions {
+        catch_up_limit: Duration::ZERO,
+        wait_without_slot: Duration::ZERO,
+        ..opts.clone()
+    }
+}
+
+/// Moves the rows the slot's consumer may not have read yet from drift to `pending`,
+/// when it has not confirmed the diff's snapshot. A row version written by a transaction
+/// older than the slot's `catalog_xmin` ended before the slot's restart point, so the
+/// consumer has read it: judged. A newer one may not have been read: pending. A row only
+/// on the destination may be a delete not read yet: pending.
+async fn hold_back_unread(
+    src: &Client,
+    settings: &Settings,
+    shape: &Shape,
+    out: &mut TableDiff,
+) -> Result<(), DiffError> {
+    let behind = out.recheck.as_ref().map(|r| r.caught_up) == Some(Some(false));
+    if !behind {
+        return Ok(());
+    }
+    let horizon: Option<i32> = src
+        .query_opt(
+            "SELECT age(catalog_xmin) FROM pg_replication_slots WHERE slot_name = $1",
+            &[&settings.slot],
+        )
+        .await
+        .map_err(|e| DiffError::Query {
+            side: Side::Source,
+            error: PgError::from_query(&e),
+        })?
+        .and_then(|r| r.get(0));
+    let read: HashSet<Key> = match horizon {
+        None => HashSet::new(),
+        Some(h) => {
+            let keys: Vec<Key> = out
+                .missing
+                .iter()
+                .chain(out.changed.iter())
+                .map(|r| r.key.clone())
+                .collect();
+            let n = shape.key.len();
+            let mut read = HashSet::new();
+            for_keyed_rows(src, shape, &shape.keyed_xmin_age_sql(), &keys, |r| {
+                let age: i32 = r.get(n);
+                if age > h {
+                    read.insert(read_key(&r, n));
+                }
+            })
+            .await
+            .map_err(on(Side::Source))?;
+            read
+        }
+    };
+    for list in [&mut out.missing, &mut out.changed] {
+        let (judged, unread): (Vec<RowDiff>, Vec<RowDiff>) = std::mem::take(list)
+            .into_iter()
+            .partition(|r| read.contains(&r.key));
+        *list = judged;
+        out.pending.extend(unread);
+    }
+    out.pending.append(&mut out.extra);
+    Ok(())
 }

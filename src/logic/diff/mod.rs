@@ -64,6 +64,9 @@ pub struct Recheck {
     /// Whether the slot's consumer confirmed that position before the re-check; `None`
     /// when there was no slot to watch (a short wait instead).
     pub caught_up: Option<bool>,
+    /// Whether a consumer was reading the slot. An Airbyte source between syncs is not:
+    /// then nothing is waited for.
+    pub consumer_active: Option<bool>,
     pub waited_ms: u64,
 }
 
@@ -99,6 +102,10 @@ pub struct TableDiff {
     pub changed: Vec<RowDiff>,
     /// Rows that differed in the snapshots and matched once replication caught up.
     pub in_flight: Vec<RowDiff>,
+    /// Rows that differ but changed on the source after the position the consumer has
+    /// reached (or, on the destination only, whose delete it may not have read yet):
+    /// not judged — the next sync brings them.
+    pub pending: Vec<RowDiff>,
     pub recheck: Option<Recheck>,
     /// Things worth knowing: columns not compared, key choices.
     pub notes: Vec<String>,

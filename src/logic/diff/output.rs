@@ -142,6 +142,12 @@ fn human_table(out: &mut String, d: &TableDiff, limit: Option<usize>) {
             ));
         }
     }
+    if !d.pending.is_empty() {
+        out.push_str(&format!(
+            "  pending: {} changed on the source after the consumer's position: the next sync brings them\n",
+            plural(d.pending.len(), "row", "rows")
+        ));
+    }
     if !d.in_flight.is_empty() {
         out.push_str(&format!(
             "  in flight: {} differed in the snapshots and matched once replication caught up\n",
@@ -156,6 +162,9 @@ fn human_table(out: &mut String, d: &TableDiff, limit: Option<usize>) {
                 "  still different after replication caught up with the source ({:.1} s): real drift\n",
                 rc.waited_ms as f64 / 1000.0
             )),
+            Some(false) if rc.consumer_active == Some(false) => out.push_str(
+                "  no consumer is reading the slot (between syncs): rows it has certainly read are judged, the rest is pending\n",
+            ),
             Some(false) => out.push_str(&format!(
                 "  replication had not caught up after {:.1} s: some of these rows may still be in flight\n",
                 rc.waited_ms as f64 / 1000.0
@@ -235,6 +244,7 @@ fn table_json(name: &str, r: &Result<TableDiff, DiffError>, limit: Option<usize>
                 "changed": list(super::DiffKind::Changed),
                 "truncated": hidden > 0,
                 "in_flight": d.in_flight.iter().map(|r| row_json(d, r)).collect::<Vec<_>>(),
+                "pending": d.pending.iter().map(|r| row_json(d, r)).collect::<Vec<_>>(),
                 "recheck": d.recheck,
                 "notes": d.notes,
                 "stats": d.stats,
@@ -288,6 +298,7 @@ mod tests {
                 .map(|i| row(DiffKind::Changed, 100 + i, vec!["title".into()]))
                 .collect(),
             in_flight: vec![],
+            pending: vec![],
             recheck: None,
             notes: vec![],
             stats: DiffStats::default(),

@@ -566,6 +566,18 @@ impl Shape {
         )
     }
 
+    /// For the listed keys, on the source: the key as text, then the age of the
+    /// transaction that wrote the row's version (`age(xmin)`), to tell whether the slot's
+    /// consumer has read it.
+    pub fn keyed_xmin_age_sql(&self) -> String {
+        format!(
+            "SELECT {}, age({}.xmin) FROM {}",
+            self.qualified_key_texts(),
+            self.table,
+            self.keyed_from(Side::Source)
+        )
+    }
+
     /// For the listed keys: the key as text, then each compared column's hash (the ones
     /// [`Shape::row_hash`] combines). Hashes, not values: a changed row's columns are
     /// told apart without bringing its values, however large, to the client.
