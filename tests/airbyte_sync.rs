@@ -493,7 +493,17 @@ async fn airbyte_types_diff_equal_to_vector_uuid_and_int4_sources() {
         "{}",
         summary(&d)
     );
-    assert_eq!(d.changed.len(), 1, "{}", summary(&d));
+    // Row 50 was written on the source between the two syncs and applied by the second
+    // (the destination's _ab_cdc_lsn for it is below that sync's target): the consumer
+    // has read it, although the slot's confirmed position (and catalog_xmin) stays at
+    // the first sync's end until a third sync starts. Pending here would hide drift in
+    // every row the last sync brought.
+    assert_eq!(
+        d.changed.len(),
+        1,
+        "row 50 was applied by the last sync, so a difference in it is drift: {}",
+        summary(&d)
+    );
     assert_eq!(d.changed[0].key, vec!["50".to_string()], "{}", summary(&d));
     assert_eq!(
         d.changed[0].columns,
