@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 use syncwatch::model::side::Side;
 
 use syncwatch::io::poll::{SidePoller, wanted_on_dest};
+use syncwatch::logic::mapping::Mapping;
 
 fn percentile(sorted: &[f64], p: f64) -> f64 {
     let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
@@ -37,7 +38,9 @@ async fn main() -> color_eyre::Result<()> {
     for i in 0..40 {
         let t = Instant::now();
         let s = sp.poll(&[], &none).await;
-        let d = dp.poll(&wanted_on_dest(&s), &none).await;
+        let d = dp
+            .poll(&wanted_on_dest(&s, &Mapping::default()), &none)
+            .await;
         let total = t.elapsed().as_secs_f64() * 1000.0;
         let exact = |snap: &syncwatch::model::snapshot::SideSnapshot| {
             snap.tables

@@ -40,6 +40,12 @@ struct GlobalArgs {
     /// Schema whose tables are watched [default: public]
     #[arg(long, global = true)]
     schema: Option<String>,
+    /// Airbyte: the destination's schema, when not the source's (its destination-defined namespace)
+    #[arg(long, global = true, value_name = "SCHEMA")]
+    dest_schema: Option<String>,
+    /// Airbyte: the stream prefix of the destination's table names
+    #[arg(long, global = true, value_name = "PREFIX")]
+    dest_prefix: Option<String>,
     /// Who consumes the slot: airbyte or native [default: airbyte]
     #[arg(long, global = true)]
     engine: Option<String>,
@@ -180,6 +186,8 @@ async fn run(cli: Cli) -> Result<ExitCode> {
         slot: g.slot.clone(),
         publication: g.publication.clone(),
         schema: g.schema.clone(),
+        dest_schema: g.dest_schema.clone(),
+        dest_prefix: g.dest_prefix.clone(),
         engine: g.engine.clone(),
         read_only: g.read_only,
     };

@@ -1563,3 +1563,60 @@ async fn version_specific_columns_read_as_none_before_their_version_and_never_fa
         t.finish().await;
     }
 }
+
+/// With Airbyte, WAL retained past the warning and no heartbeat table in the
+/// publication: the slot's health says to add one, its fix creates and publishes it on
+/// a real server, and the query to give Airbyte then works against it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn airbyte_is_told_to_add_a_heartbeat_table_and_its_fix_publishes_one() {
+    let lab = common::guide_lab().await;
+    let s = Settings {
+        engine: Engine::Airbyte,
+        // Any retained WAL is "piling up" here, so that a quiet test server shows it.
+        retained_wal_warning_bytes: 1,
+        ..lab.settings()
+    };
+    exec(
+        &s.source,
+        "CREATE TABLE churn AS SELECT g FROM generate_series(1, 1000) g",
+    )
+    .await
+    .unwrap();
+    let (snap, all) = poll_with(&s, &HashSet::new()).await;
+    let c = expect(
+        &all,
+        "source.slot_health",
+        Status::Warning,
+        &["heartbeat_action_query"],
+    );
+    assert!(fix_sql(&c).contains("airbyte_heartbeat"), "{c:#?}");
+    let step = syncwatch::logic::fixplan::step_for(&c, &snap).expect("a step to run");
+    let outcome = syncwatch::io::fix::apply(&s, &step).await;
+    assert_eq!(outcome.error, None, "{outcome:?}");
+    let after = poll(&s).await;
+    let c = expect(&after, "source.slot_health", Status::Warning, &[]);
+    assert!(c.fix.is_none(), "published now: {c:#?}");
+    assert!(!c.detail.contains("heartbeat_action_query"), "{c:#?}");
+    let session = pg::connect(&s.source, Duration::from_secs(10))
+        .await
+        .unwrap();
+    let published: i64 = session
+        .client
+        .query_one(
+            "SELECT count(*) FROM pg_publication_tables WHERE pubname = $1 AND tablename = 'airbyte_heartbeat'",
+            &[&s.publication],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(published, 1);
+    session
+        .client
+        .batch_execute("INSERT INTO airbyte_heartbeat (text) VALUES ('heartbeat')")
+        .await
+        .expect("the heartbeat_action_query the check names runs");
+    drop(session);
+    tokio::task::spawn_blocking(move || drop(lab))
+        .await
+        .unwrap();
+}

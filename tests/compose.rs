@@ -6,9 +6,22 @@ use syncwatch::config::Settings;
 use syncwatch::sandbox::lab::SCRIPTS;
 
 fn compose() -> Value {
-    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docker-compose.yaml"))
-        .unwrap();
-    serde_yaml::from_str(&text).unwrap()
+    read("docker-compose.yaml")
+}
+
+fn read(file: &str) -> Value {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(file);
+    serde_yaml::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+/// The sql/ scripts a service's volumes mount, in order.
+fn mounted(svc: &Value) -> Vec<String> {
+    strings(&svc["volumes"])
+        .iter()
+        .filter_map(|m| m.strip_prefix("./sql/"))
+        .filter_map(|m| m.split(':').next())
+        .map(str::to_string)
+        .collect()
 }
 
 fn strings(v: &Value) -> Vec<String> {
@@ -62,21 +75,38 @@ fn services_match_the_default_ports_credentials_and_database() {
 }
 
 #[test]
+fn the_destination_gets_the_schema_only_for_native_replication() {
+    // Airbyte creates its own tables, with its columns: by default only `vector`.
+    assert_eq!(
+        mounted(&compose()["services"]["destination"]),
+        ["00-vector.sql"]
+    );
+    let native = read("docker-compose.native.yaml");
+    assert_eq!(
+        mounted(&native["services"]["destination"]),
+        ["10-schema.sql"]
+    );
+    assert!(
+        native["services"]["source"].is_null(),
+        "the source is the same"
+    );
+}
+
+#[test]
 fn every_script_is_mounted_where_the_lab_applies_it_and_exists() {
     let c = compose();
+    let native = read("docker-compose.native.yaml");
     for (name, on) in [("source", true), ("destination", false)] {
+        let mut scripts = mounted(&c["services"][name]);
+        scripts.extend(mounted(&native["services"][name]));
+        scripts.sort();
         let mounts = strings(&c["services"][name]["volumes"]);
-        let mounted: Vec<&str> = mounts
-            .iter()
-            .filter_map(|m| m.strip_prefix("./sql/"))
-            .filter_map(|m| m.split(':').next())
-            .collect();
         let expected: Vec<&str> = SCRIPTS
             .iter()
             .filter(|s| if on { s.on_source } else { s.on_dest })
             .map(|s| s.name)
             .collect();
-        assert_eq!(mounted, expected, "{name}");
+        assert_eq!(scripts, expected, "{name} (with the native override)");
         for m in &mounts {
             if let Some(rest) = m.strip_prefix("./sql/") {
                 let file = rest.split(':').next().unwrap();

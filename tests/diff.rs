@@ -14,7 +14,7 @@ use syncwatch::model::side::Side;
 
 use serde_json::Value;
 use syncwatch::cmd::diff::{self as cli, DiffArgs};
-use syncwatch::config::{Endpoint, Settings};
+use syncwatch::config::{Endpoint, Engine, Settings};
 use syncwatch::io::diff::{self as driver, DiffOptions};
 use syncwatch::logic::diff::{self, DiffError, DiffKind, Phase, Progress, ProgressFn, TableDiff};
 use syncwatch::logic::quote;
@@ -85,6 +85,9 @@ async fn tenant(bin: &PgBin, name: &str) -> Tenant {
         settings: Settings {
             source: pair.source.tcp(&user, &user, &db),
             dest: pair.dest.tcp(&user, &user, &db),
+            // The same names on both sides, as a subscription keeps them (Airbyte's
+            // would rename "Tâche Ω").
+            engine: Engine::Native,
             ..Settings::default()
         },
         src_admin: pair.source.admin(&db),

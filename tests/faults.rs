@@ -231,7 +231,10 @@ async fn terminated_backends_dropped_objects_and_revoked_privileges_are_reported
     );
     let d = dst
         .poll(
-            &wanted_on_dest(&src.poll(&[], &HashSet::new()).await),
+            &wanted_on_dest(
+                &src.poll(&[], &HashSet::new()).await,
+                &syncwatch::logic::mapping::Mapping::default(),
+            ),
             &HashSet::new(),
         )
         .await;

@@ -8,6 +8,7 @@ use color_eyre::eyre::Result;
 use crate::config::Settings;
 use crate::io::poll;
 use crate::logic::divergence::Tracker;
+use crate::logic::mapping::Mapping;
 use crate::logic::{checks, report};
 
 #[derive(Clone, Debug, Default)]
@@ -20,7 +21,7 @@ pub struct CheckArgs {
 pub async fn run(settings: &Settings, args: CheckArgs) -> Result<ExitCode> {
     let snap = poll::poll_once(settings, &Default::default()).await;
     let checks = checks::evaluate(&snap, settings);
-    let mut tracker = Tracker::default();
+    let mut tracker = Tracker::new(Mapping::new(settings));
     tracker.observe(&snap);
     let text = if args.json {
         report::json(&snap, &checks, &tracker)

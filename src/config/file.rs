@@ -17,6 +17,8 @@ pub struct FileConfig {
     pub publication: Option<String>,
     pub subscription: Option<String>,
     pub schema: Option<String>,
+    pub dest_schema: Option<String>,
+    pub dest_prefix: Option<String>,
     pub engine: Option<String>,
     pub poll_interval_ms: Option<u64>,
     pub statement_timeout_ms: Option<u64>,
@@ -74,6 +76,12 @@ impl FileConfig {
         }
         if let Some(v) = &self.schema {
             s.schema = non_empty("config `schema`", v)?;
+        }
+        if let Some(v) = &self.dest_schema {
+            s.dest_schema = Some(non_empty("config `dest_schema`", v)?);
+        }
+        if let Some(v) = &self.dest_prefix {
+            s.dest_prefix = v.clone();
         }
         if let Some(v) = &self.engine {
             s.engine = v

@@ -272,6 +272,11 @@ pub struct Settings {
     pub publication: String,
     pub subscription: String,
     pub schema: String,
+    /// Airbyte: the destination's schema (its destination-defined namespace); `None`:
+    /// the source table's own schema.
+    pub dest_schema: Option<String>,
+    /// Airbyte: the stream prefix prepended to each destination table's name.
+    pub dest_prefix: String,
     pub engine: Engine,
     pub poll_interval: Duration,
     pub statement_timeout: Duration,
@@ -293,6 +298,8 @@ impl Default for Settings {
             publication: DEFAULT_PUBLICATION.to_string(),
             subscription: DEFAULT_SUBSCRIPTION.to_string(),
             schema: DEFAULT_SCHEMA.to_string(),
+            dest_schema: None,
+            dest_prefix: String::new(),
             engine: Engine::Airbyte,
             poll_interval: Duration::from_secs(1),
             statement_timeout: Duration::from_secs(5),
@@ -314,6 +321,8 @@ pub struct Overrides {
     pub slot: Option<String>,
     pub publication: Option<String>,
     pub schema: Option<String>,
+    pub dest_schema: Option<String>,
+    pub dest_prefix: Option<String>,
     pub engine: Option<String>,
     pub read_only: bool,
 }
@@ -390,6 +399,12 @@ impl Settings {
         }
         if let Some(v) = &overrides.schema {
             s.schema = non_empty("--schema", v)?;
+        }
+        if let Some(v) = &overrides.dest_schema {
+            s.dest_schema = Some(non_empty("--dest-schema", v)?);
+        }
+        if let Some(v) = &overrides.dest_prefix {
+            s.dest_prefix = v.clone();
         }
         if let Some(v) = &overrides.engine {
             s.engine = v

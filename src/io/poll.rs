@@ -9,6 +9,7 @@ use crate::config::{Endpoint, Engine, Settings};
 use crate::io::pg::catalog;
 use crate::io::pg::{self, Kind, PgError, Session};
 use crate::logic::counts::{self, CountCache};
+use crate::logic::mapping::Mapping;
 use crate::model::side::Side;
 use crate::model::snapshot::{Fetched, Reach, SideSnapshot, Snapshot, TableInfo};
 use crate::model::snapshot::{RawTable, TableKey};
@@ -282,13 +283,13 @@ fn part<T>(r: Result<T, PgError>) -> Result<Fetched<T>, PgError> {
     }
 }
 
-/// The tables the destination should be asked about: the source's published and
-/// watched tables.
-pub fn wanted_on_dest(source: &SideSnapshot) -> Vec<TableKey> {
+/// The tables the destination should be asked about: where the source's published and
+/// watched tables land there.
+pub fn wanted_on_dest(source: &SideSnapshot, mapping: &Mapping) -> Vec<TableKey> {
     source
         .tables
         .ok()
-        .map(|ts| ts.iter().map(TableInfo::key).collect())
+        .map(|ts| ts.iter().map(|t| mapping.dest_of(&t.key())).collect())
         .unwrap_or_default()
 }
 
@@ -298,7 +299,9 @@ pub async fn poll_once(settings: &Settings, forced: &HashSet<TableKey>) -> Snaps
     let mut src = SidePoller::new(Side::Source, settings);
     let mut dst = SidePoller::new(Side::Dest, settings);
     let source = src.poll(&[], forced).await;
-    let dest = dst.poll(&wanted_on_dest(&source), forced).await;
+    let dest = dst
+        .poll(&wanted_on_dest(&source, &Mapping::new(settings)), forced)
+        .await;
     Snapshot {
         taken_at_ms,
         source,

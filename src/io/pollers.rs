@@ -10,6 +10,7 @@ use tokio::sync::{mpsc, watch};
 
 use crate::config::Settings;
 use crate::io::poll::{SidePoller, wanted_on_dest};
+use crate::logic::mapping::Mapping;
 use crate::model::snapshot::SideSnapshot;
 use crate::model::snapshot::TableKey;
 
@@ -68,6 +69,7 @@ fn spawn_one(
     let (tx, mut rx) = mpsc::unbounded_channel();
     let interval = settings.poll_interval;
     let mut poller = SidePoller::new(role, settings);
+    let mapping = Mapping::new(settings);
     tokio::spawn(async move {
         let mut ticker = tokio::time::interval(interval);
         ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -80,7 +82,14 @@ fn spawn_one(
                     None => return,
                     Some(PollerCmd::RefreshNow) => true,
                     Some(PollerCmd::Pause(p)) => { paused = p; false }
-                    Some(PollerCmd::CountExact(key)) => { forced.insert(key); true }
+                    Some(PollerCmd::CountExact(key)) => {
+                        // Asked by the source's name: the destination counts where it lands.
+                        forced.insert(match role {
+                            Side::Source => key,
+                            Side::Dest => mapping.dest_of(&key),
+                        });
+                        true
+                    }
                 },
             };
             if !poll_now {
@@ -100,7 +109,7 @@ fn spawn_one(
             if let Some(tx) = &wanted_tx
                 && snap.tables.ok().is_some()
             {
-                let _ = tx.send(wanted_on_dest(&snap));
+                let _ = tx.send(wanted_on_dest(&snap, &mapping));
             }
             if out.send(PollerMsg::Polled(role, Box::new(snap))).is_err() {
                 return;

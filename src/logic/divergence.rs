@@ -16,6 +16,7 @@ use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 
 use serde::Serialize;
 
+use crate::logic::mapping::Mapping;
 use crate::logic::syncs::Syncs;
 use crate::model::lsn::Lsn;
 use crate::model::snapshot::{RowCount, Snapshot, TableInfo, TableKey};
@@ -130,9 +131,18 @@ pub struct TableHistory {
 pub struct Tracker {
     tables: BTreeMap<TableKey, TableHistory>,
     syncs: Syncs,
+    /// Where each source table is found on the destination.
+    mapping: Mapping,
 }
 
 impl Tracker {
+    pub fn new(mapping: Mapping) -> Tracker {
+        Tracker {
+            mapping,
+            ..Tracker::default()
+        }
+    }
+
     /// Adds one poll's sample for each source table; tables no longer on the source
     /// are dropped. A side that is down adds nothing, so a stale count never looks fresh.
     pub fn observe(&mut self, snap: &Snapshot) {
@@ -158,7 +168,12 @@ impl Tracker {
             })
             .unwrap_or_default();
         for t in src_tables {
-            let dest = on_dest.get(&(t.schema.as_str(), t.name.as_str()));
+            let dest = if self.mapping.is_identity() {
+                on_dest.get(&(t.schema.as_str(), t.name.as_str())).copied()
+            } else {
+                let (schema, name) = self.mapping.dest_of(&t.key());
+                on_dest.get(&(schema.as_str(), name.as_str())).copied()
+            };
             let h = self.tables.entry(t.key()).or_default();
             let rows = t.rows.map(|r| r.rows);
             let first = h.samples.is_empty() && h.last_change.is_none();

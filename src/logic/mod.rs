@@ -7,6 +7,7 @@ pub mod diff;
 pub mod divergence;
 pub mod fixplan;
 pub mod format;
+pub mod mapping;
 pub mod quote;
 pub mod report;
 pub mod seed;

@@ -9,6 +9,7 @@
 
 use std::collections::VecDeque;
 
+use crate::logic::format::age_ms;
 use crate::model::lsn::Lsn;
 use crate::model::snapshot::Snapshot;
 
@@ -135,6 +136,32 @@ impl Syncs {
     }
 }
 
+/// One line about the syncs for the slot pane: the one running, or the last one, the
+/// cadence and when the next is due (or how late it is).
+pub fn summary(syncs: &Syncs, now_ms: i64) -> String {
+    let Some(last) = syncs.last() else {
+        return "no sync seen yet".to_string();
+    };
+    let Some(ended) = last.ended_at_ms else {
+        return format!("sync running {}", age_ms(now_ms - last.started_at_ms));
+    };
+    let mut text = format!(
+        "last sync {} ago, took {}",
+        age_ms(now_ms - ended),
+        age_ms(ended - last.started_at_ms)
+    );
+    if let Some(every) = syncs.interval_ms() {
+        let due = last.started_at_ms + every - now_ms;
+        text.push_str(&format!(" · every ~{}", age_ms(every)));
+        if due >= 0 {
+            text.push_str(&format!(" · next in ~{}", age_ms(due)));
+        } else {
+            text.push_str(&format!(" · next is {} late", age_ms(-due)));
+        }
+    }
+    text
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -191,6 +218,24 @@ mod tests {
         }
         assert_eq!(s.interval_ms(), Some(60_000));
         assert_eq!(s.sessions().count(), 4);
+    }
+
+    #[test]
+    fn the_summary_says_what_runs_what_ran_and_what_is_due() {
+        let mut s = Syncs::default();
+        assert_eq!(summary(&s, 0), "no sync seen yet");
+        s.observe(&poll(0, "0/1", false, "0/1"));
+        s.observe(&poll(1000, "0/2", true, "0/1"));
+        assert_eq!(summary(&s, 4000), "sync running 3.0s");
+        s.observe(&poll(7000, "0/3", false, "0/1"));
+        assert_eq!(summary(&s, 10_000), "last sync 3.0s ago, took 6.0s");
+        s.observe(&poll(61_000, "0/4", true, "0/2"));
+        s.observe(&poll(66_000, "0/5", false, "0/2"));
+        assert_eq!(
+            summary(&s, 100_000),
+            "last sync 34.0s ago, took 5.0s · every ~1m00s · next in ~21.0s"
+        );
+        assert!(summary(&s, 200_000).ends_with("next is 1m19s late"));
     }
 
     #[test]

@@ -176,12 +176,14 @@ impl CheckId {
             SourcePublication => 6,
             SourcePublicationTables => 7,
             SourceSlot => 8,
-            DestVector => 9,
-            DestTables => 10,
-            DestColumns => 11,
-            DestSubscription => 12,
-            DestSubscriptionErrors => 13,
-            SourceReachable | SourceSlotHealth | DestReachable | DestSubscriptionTables => {
+            // The heartbeat table goes into a publication that exists.
+            SourceSlotHealth => 9,
+            DestVector => 10,
+            DestTables => 11,
+            DestColumns => 12,
+            DestSubscription => 13,
+            DestSubscriptionErrors => 14,
+            SourceReachable | DestReachable | DestSubscriptionTables => {
                 return None;
             }
         })

@@ -629,3 +629,42 @@ fn a_refused_seed_or_traffic_write_names_the_privileges_and_the_grant() {
     let other = color_eyre::eyre::eyre!("no table to send traffic to");
     assert_eq!(super::effects::refused_write(&other, &["INSERT"], &s), None);
 }
+
+#[test]
+fn with_airbyte_the_slot_pane_tells_the_last_sync_and_new_rows_read_pending_not_stuck() {
+    let mut app = App::new(Settings::default(), T0);
+    app.utc_offset_secs = 0;
+    let mut snap = healthy();
+    caught_up(&mut snap);
+    let slot_active = |snap: &mut Snapshot, active: bool| {
+        if let Fetched::Ok(Some(slot)) = &mut snap.source.slot {
+            slot.active = active;
+        }
+    };
+    // Between syncs, then a sync of five seconds.
+    slot_active(&mut snap, false);
+    feed(&mut app, &snap, 2);
+    slot_active(&mut snap, true);
+    feed(&mut app, &snap, 5);
+    slot_active(&mut snap, false);
+    feed(&mut app, &snap, 1);
+    let text = screen(&render(&mut app, 140, 36));
+    assert!(text.contains("last sync 0.0s ago, took 5.0s"), "{text}");
+    // Ten rows on the source after it, the slot inactive for two minutes.
+    snap.source.current_lsn = Some("0/3100000".into());
+    set_rows(&mut snap.source, "tache", 20);
+    if let Fetched::Ok(ts) = &mut snap.source.tables {
+        for t in ts.iter_mut().filter(|t| t.name == "tache") {
+            t.modifications = Some(2);
+        }
+    }
+    feed(&mut app, &snap, 120);
+    let text = screen(&render(&mut app, 140, 36));
+    let row = text
+        .lines()
+        .find(|l| l.contains("│tache"))
+        .unwrap_or_default();
+    assert!(row.contains("pending"), "{text}");
+    assert!(!text.contains("stuck"), "{text}");
+    assert!(text.contains("last sync 2m00s ago"), "{text}");
+}

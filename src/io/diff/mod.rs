@@ -19,6 +19,7 @@ use crate::logic::diff::sql::{self, Shape};
 use crate::logic::diff::{
     DiffError, DiffKind, DiffStats, Phase, Progress, ProgressFn, Recheck, RowDiff, TableDiff,
 };
+use crate::logic::mapping::Mapping;
 
 /// Tuning of a diff. The defaults suit tables from empty to tens of millions of rows.
 #[derive(Clone, Debug)]
@@ -253,9 +254,12 @@ async fn run(
     both(begin(src, opts), begin(dst, opts)).await?;
     let lsn = snapshot_lsn(src).await.map_err(on(Side::Source))?;
     // The destination's snapshot is its first statement: taken right after the source's.
+    // The destination's table is where the consumer writes the source's.
+    let (dest_schema, dest_table) =
+        Mapping::new(settings).dest_of(&(schema.to_string(), table.to_string()));
     let (sd, dd) = both(
         pg::catalog::describe_table(src, schema, table),
-        pg::catalog::describe_table(dst, schema, table),
+        pg::catalog::describe_table(dst, &dest_schema, &dest_table),
     )
     .await?;
     let qualified = format!("{schema}.{table}");
@@ -273,7 +277,9 @@ async fn run(
             });
         }
     };
-    let Ok((shape, notes)) = sql::build_shape(schema, table, &sd, &dd) else {
+    let Ok((shape, notes)) =
+        sql::build_shape((schema, table), (&dest_schema, &dest_table), &sd, &dd)
+    else {
         let _ = tokio::join!(commit(src), commit(dst));
         return Err(DiffError::NoCommonColumns { table: qualified });
     };

@@ -5,6 +5,7 @@ use std::collections::{HashMap, HashSet};
 
 use crate::config::{Engine, Settings};
 use crate::logic::format::abbreviate;
+use crate::logic::mapping::Mapping;
 use crate::logic::quote;
 use crate::logic::types;
 use crate::model::check::{Check, CheckId, Fix, Needs, Status};
@@ -26,6 +27,7 @@ pub(super) fn checks(dst: &SideSnapshot, src: &SideSnapshot, s: &Settings) -> Ve
         .map(|ts| published_tables(src, ts))
         .unwrap_or_default();
     let src_known = src.tables.ok().is_some();
+    let mapping = Mapping::new(s);
     b.with(CheckId::DestTables, &dst.tables, |dtables| {
         if !src_known {
             return (Status::Unknown, "source tables unknown".into(), None);
@@ -33,10 +35,19 @@ pub(super) fn checks(dst: &SideSnapshot, src: &SideSnapshot, s: &Settings) -> Ve
         let on_dest: HashSet<(&str, &str)> = dtables.iter().map(key_of).collect();
         let missing_tables: Vec<&TableInfo> = source_tables
             .iter()
-            .filter(|t| !on_dest.contains(&key_of(t)))
+            .filter(|t| {
+                let (schema, name) = mapping.dest_of(&t.key());
+                !on_dest.contains(&(schema.as_str(), name.as_str()))
+            })
             .copied()
             .collect();
-        let missing: Vec<String> = missing_tables.iter().map(|t| t.qualified_name()).collect();
+        let missing: Vec<String> = missing_tables
+            .iter()
+            .map(|t| {
+                let (schema, name) = mapping.dest_of(&t.key());
+                format!("{schema}.{name}")
+            })
+            .collect();
         if missing.is_empty() {
             (
                 Status::Ok,
@@ -61,7 +72,7 @@ pub(super) fn checks(dst: &SideSnapshot, src: &SideSnapshot, s: &Settings) -> Ve
         if !src_known {
             return (Status::Unknown, "source tables unknown".into(), None);
         }
-        column_check(&source_tables, dtables, s.engine)
+        column_check(&source_tables, dtables, s.engine, &mapping)
     });
     if s.engine == Engine::Native {
         b.with(CheckId::DestSubscription, &dst.subscription, |sub| {
@@ -158,6 +169,7 @@ fn column_check(
     source: &[&TableInfo],
     dest: &[TableInfo],
     engine: Engine,
+    mapping: &Mapping,
 ) -> (Status, String, Option<Fix>) {
     // Airbyte widens types on the way; a subscription applies values as they are.
     let fits = match engine {
@@ -167,7 +179,8 @@ fn column_check(
     let mut problems = Vec::new();
     let on_dest: HashMap<(&str, &str), &TableInfo> = dest.iter().map(|d| (key_of(d), d)).collect();
     for st in source {
-        let Some(dt) = on_dest.get(&key_of(st)) else {
+        let (schema, name) = mapping.dest_of(&st.key());
+        let Some(dt) = on_dest.get(&(schema.as_str(), name.as_str())) else {
             continue;
         };
         for sc in &st.columns {

@@ -135,7 +135,7 @@ pub(super) fn checks(src: &SideSnapshot, s: &Settings) -> Vec<Check> {
             format!("no slot {} to watch", s.slot),
             None,
         ),
-        Some(slot) => slot_health(slot, s),
+        Some(slot) => slot_health(slot, src, s),
     });
 
     b.with(CheckId::SourcePublication, &src.publication, |p| {
@@ -256,7 +256,41 @@ fn slot_check(slot: Option<&SlotInfo>, s: &Settings) -> (Status, String, Option<
     )
 }
 
-fn slot_health(slot: &SlotInfo, s: &Settings) -> (Status, String, Option<Fix>) {
+/// The heartbeat table the fix creates, as Airbyte's troubleshooting guide names it.
+const HEARTBEAT_TABLE: &str = "airbyte_heartbeat";
+/// What to set as Airbyte's `heartbeat_action_query` for it.
+const HEARTBEAT_QUERY: &str = "INSERT INTO airbyte_heartbeat (text) VALUES ('heartbeat')";
+
+/// A table of the publication that looks like a heartbeat table.
+fn heartbeat_published(src: &SideSnapshot) -> bool {
+    src.publication
+        .ok()
+        .and_then(|p| p.as_ref())
+        .is_some_and(|p| {
+            p.all_tables
+                || p.tables
+                    .iter()
+                    .any(|t| t.name.to_ascii_lowercase().contains("heartbeat"))
+        })
+}
+
+fn heartbeat_fix(s: &Settings) -> Fix {
+    let table = quote::qualified(&s.schema, HEARTBEAT_TABLE);
+    Fix::sql(vec![
+        format!(
+            "CREATE TABLE IF NOT EXISTS {table} (id serial PRIMARY KEY, \"timestamp\" timestamp NOT NULL DEFAULT current_timestamp, text text)"
+        ),
+        format!(
+            "ALTER PUBLICATION {} ADD TABLE {table}",
+            quote::ident(&s.publication)
+        ),
+    ])
+    .with_caution(format!(
+        "then, in Airbyte's Postgres source, set heartbeat_action_query to {HEARTBEAT_QUERY} and select the table in the connection"
+    ))
+}
+
+fn slot_health(slot: &SlotInfo, src: &SideSnapshot, s: &Settings) -> (Status, String, Option<Fix>) {
     if let Some(reason) = &slot.invalidation_reason {
         return (
             Status::Critical,
@@ -312,6 +346,17 @@ fn slot_health(slot: &SlotInfo, s: &Settings) -> (Status, String, Option<Fix>) {
     } else {
         "no consumer is reading it: WAL piles up until it connects (idle published tables need a heartbeat table)"
     };
+    // Airbyte's syncs can only move the slot past WAL its published tables wrote:
+    // while they sit idle and the database writes elsewhere, WAL piles up. A heartbeat
+    // table in the publication, written at each sync, lets the slot advance.
+    let heartbeat =
+        (s.engine == Engine::Airbyte && !heartbeat_published(src)).then(|| heartbeat_fix(s));
+    let behind = match &heartbeat {
+        Some(_) => format!(
+            "{behind} — with Airbyte, add a heartbeat table to the publication and set the source's heartbeat_action_query to {HEARTBEAT_QUERY:?}"
+        ),
+        None => behind.to_string(),
+    };
     if retained >= s.retained_wal_critical_bytes as i64 {
         (
             Status::Critical,
@@ -319,7 +364,7 @@ fn slot_health(slot: &SlotInfo, s: &Settings) -> (Status, String, Option<Fix>) {
                 "{detail} — over {}: {behind}",
                 human_bytes(s.retained_wal_critical_bytes as i64)
             ),
-            None,
+            heartbeat,
         )
     } else if retained >= s.retained_wal_warning_bytes as i64 {
         (
@@ -328,7 +373,7 @@ fn slot_health(slot: &SlotInfo, s: &Settings) -> (Status, String, Option<Fix>) {
                 "{detail} — over {}: {behind}",
                 human_bytes(s.retained_wal_warning_bytes as i64)
             ),
-            None,
+            heartbeat,
         )
     } else if !slot.active && s.engine == Engine::Native {
         (

@@ -293,3 +293,48 @@ fn human_bytes_reads_well() {
     assert_eq!(human_bytes(4300), "4.2 kB");
     assert_eq!(human_bytes(12 << 20), "12 MB");
 }
+
+#[test]
+fn airbyte_with_wal_piling_up_and_no_heartbeat_table_is_told_to_add_one() {
+    let mut s = healthy();
+    if let Fetched::Ok(Some(slot)) = &mut s.source.slot {
+        slot.active = false;
+        slot.retained_bytes = Some(2 << 30);
+    }
+    let airbyte = Settings::default();
+    let health = |snap: &Snapshot, settings: &Settings| {
+        evaluate(snap, settings)
+            .into_iter()
+            .find(|c| c.id == "source.slot_health")
+            .unwrap()
+    };
+    let c = health(&s, &airbyte);
+    assert_eq!(c.status, Status::Warning);
+    assert!(c.detail.contains("heartbeat_action_query"), "{}", c.detail);
+    let fix = c.fix.unwrap();
+    assert_eq!(
+        fix.sql,
+        [
+            "CREATE TABLE IF NOT EXISTS \"public\".\"airbyte_heartbeat\" (id serial PRIMARY KEY, \"timestamp\" timestamp NOT NULL DEFAULT current_timestamp, text text)",
+            "ALTER PUBLICATION \"airbyte_publication\" ADD TABLE \"public\".\"airbyte_heartbeat\"",
+        ]
+    );
+    assert!(
+        fix.caution
+            .unwrap()
+            .contains("INSERT INTO airbyte_heartbeat")
+    );
+    // Published already: the warning stays, without the heartbeat advice.
+    if let Fetched::Ok(Some(p)) = &mut s.source.publication {
+        p.tables.push(crate::model::snapshot::PublishedTable {
+            schema: "public".into(),
+            name: "airbyte_heartbeat".into(),
+            ..Default::default()
+        });
+    }
+    let c = health(&s, &airbyte);
+    assert_eq!(c.status, Status::Warning);
+    assert!(c.fix.is_none() && !c.detail.contains("heartbeat_action_query"));
+    // A subscription keeps the slot moving by itself: no heartbeat advice.
+    assert!(health(&s, &native()).fix.is_none());
+}

@@ -179,8 +179,10 @@ pub struct Compared {
 /// What is compared and how, for one table on both sides.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Shape {
-    /// `"schema"."table"`.
-    pub table: String,
+    /// `"schema"."table"` on the source and on the destination (where the consumer
+    /// writes it: Airbyte may use another schema, a prefix and its own name rules).
+    pub src_table: String,
+    pub dst_table: String,
     /// The key columns (the source's primary key); empty compares whole rows.
     pub key: Vec<KeyCol>,
     pub compared: Vec<Compared>,
@@ -208,6 +210,10 @@ impl Shape {
 
     pub fn column_names(&self) -> Vec<String> {
         self.compared.iter().map(|c| c.name.clone()).collect()
+    }
+
+    fn table(&self, side: Side) -> &str {
+        side.pick(&self.src_table, &self.dst_table)
     }
 
     fn filter(&self, side: Side) -> Option<&str> {
@@ -441,7 +447,7 @@ impl Shape {
         let sql = format!(
             "SELECT {bucket} AS b, count(*), sum({})::text FROM {}{} GROUP BY 1",
             self.row_hash(side),
-            self.table,
+            self.table(side),
             self.where_clause(side, ranges)
         );
         (sql, params)
@@ -453,7 +459,7 @@ impl Shape {
             "SELECT {}, {} FROM {}{}",
             self.key_texts(),
             self.row_hash(side),
-            self.table,
+            self.table(side),
             self.where_clause(side, ranges)
         )
     }
@@ -463,7 +469,7 @@ impl Shape {
         let k = quote::ident(&self.key[0].name);
         format!(
             "SELECT min({k})::int8, max({k})::int8 FROM {}{}",
-            self.table,
+            self.table(side),
             self.where_clause(side, &[])
         )
     }
@@ -473,7 +479,7 @@ impl Shape {
         format!(
             "SELECT {} FROM {} TABLESAMPLE SYSTEM ({percent:.6}) REPEATABLE (7){} ORDER BY {}",
             self.key_texts(),
-            self.table,
+            self.table(side),
             self.where_clause(side, &[]),
             self.key_order()
         )
@@ -497,7 +503,7 @@ impl Shape {
                     outs = outs.join(", "),
                     cols = cols.join(", "),
                     order = self.key_order(),
-                    table = self.table,
+                    table = self.table(side),
                     w = self.where_clause(side, std::slice::from_ref(*r)),
                     every = (*every).max(1),
                 )
@@ -526,7 +532,7 @@ impl Shape {
             .map(|(i, k)| {
                 format!(
                     "{}.{} = {}.{}::{}",
-                    self.table,
+                    self.table(side),
                     quote::ident(&k.name),
                     quote::ident(KEYS_ALIAS),
                     key_alias_col(i),
@@ -540,7 +546,7 @@ impl Shape {
             .unwrap_or_default();
         format!(
             "{} JOIN unnest({}) AS {}({}) ON {}{filter}",
-            self.table,
+            self.table(side),
             params.join(", "),
             quote::ident(KEYS_ALIAS),
             alias_cols.join(", "),
@@ -548,10 +554,10 @@ impl Shape {
         )
     }
 
-    fn qualified_key_texts(&self) -> String {
+    fn qualified_key_texts(&self, side: Side) -> String {
         self.key
             .iter()
-            .map(|k| format!("{}.{}::text", self.table, quote::ident(&k.name)))
+            .map(|k| format!("{}.{}::text", self.table(side), quote::ident(&k.name)))
             .collect::<Vec<_>>()
             .join(", ")
     }
@@ -560,7 +566,7 @@ impl Shape {
     pub fn keyed_hashes_sql(&self, side: Side) -> String {
         format!(
             "SELECT {}, {} FROM {}",
-            self.qualified_key_texts(),
+            self.qualified_key_texts(side),
             self.row_hash(side),
             self.keyed_from(side)
         )
@@ -570,11 +576,12 @@ impl Shape {
     /// transaction that wrote the row's version (`age(xmin)`), to tell whether the slot's
     /// consumer has read it.
     pub fn keyed_xmin_age_sql(&self) -> String {
+        let side = Side::Source;
         format!(
             "SELECT {}, age({}.xmin) FROM {}",
-            self.qualified_key_texts(),
-            self.table,
-            self.keyed_from(Side::Source)
+            self.qualified_key_texts(side),
+            self.table(side),
+            self.keyed_from(side)
         )
     }
 
@@ -585,7 +592,7 @@ impl Shape {
         let cols: Vec<String> = self.column_hashes(side).map(|(_, h)| h).collect();
         format!(
             "SELECT {}, {} FROM {}",
-            self.qualified_key_texts(),
+            self.qualified_key_texts(side),
             cols.join(", "),
             self.keyed_from(side)
         )
@@ -597,7 +604,7 @@ impl Shape {
         format!(
             "SELECT h & {mask} AS b, count(*), sum(h)::text FROM (SELECT {} AS h FROM {}{}) r GROUP BY 1",
             self.row_hash(side),
-            self.table,
+            self.table(side),
             self.where_clause(side, &[]),
             mask = buckets.saturating_sub(1)
         )
@@ -613,7 +620,7 @@ impl Shape {
         format!(
             "SELECT {} AS rt, count(*) FROM {} WHERE {} & {mask} = ANY ($1::int8[]){live} GROUP BY 1",
             self.row_text(side),
-            self.table,
+            self.table(side),
             self.row_hash(side),
             mask = buckets.saturating_sub(1)
         )
@@ -624,18 +631,19 @@ impl Shape {
         format!(
             "SELECT rt, count(*) FROM (SELECT {} AS rt FROM {}{}) r WHERE rt = ANY ($1::text[]) GROUP BY rt",
             self.row_text(side),
-            self.table,
+            self.table(side),
             self.where_clause(side, &[])
         )
     }
 }
 
-/// What to compare for `schema.table` given both sides' descriptions: the columns on
+/// What to compare for table `source` (and where it lands, `dest`) given both sides'
+/// descriptions: the columns on
 /// both sides (Airbyte's aside), keyed by the source's primary key when the destination
 /// has those columns too. `Err` when no column is shared. The notes say what is left out.
 pub fn build_shape(
-    schema: &str,
-    table: &str,
+    (schema, table): (&str, &str),
+    (dest_schema, dest_table): (&str, &str),
     src: &TableDesc,
     dst: &TableDesc,
 ) -> Result<(Shape, Vec<String>), String> {
@@ -708,7 +716,8 @@ pub fn build_shape(
     };
     Ok((
         Shape {
-            table: quote::qualified(schema, table),
+            src_table: quote::qualified(schema, table),
+            dst_table: quote::qualified(dest_schema, dest_table),
             key,
             compared,
             src_filter: filter(src),
@@ -735,7 +744,8 @@ mod tests {
 
     fn shape(key: Vec<KeyCol>) -> Shape {
         Shape {
-            table: quote::qualified("public", "Tâche Ω"),
+            src_table: quote::qualified("public", "Tâche Ω"),
+            dst_table: quote::qualified("public", "Tâche Ω"),
             key,
             compared: vec![
                 Compared {
@@ -952,7 +962,7 @@ mod tests {
             key: vec![],
             estimate: 10,
         };
-        let (shape, notes) = build_shape("public", "t", &src, &dst).unwrap();
+        let (shape, notes) = build_shape(("public", "t"), ("public", "t"), &src, &dst).unwrap();
         assert_eq!(shape.column_names(), vec!["id", "title"]);
         assert!(shape.int_key());
         assert_eq!(shape.src_filter, None);
@@ -967,7 +977,7 @@ mod tests {
             key: vec![],
             ..src.clone()
         };
-        let (shape, notes) = build_shape("public", "t", &keyless, &dst).unwrap();
+        let (shape, notes) = build_shape(("public", "t"), ("public", "t"), &keyless, &dst).unwrap();
         assert!(shape.key.is_empty());
         assert!(notes.iter().any(|n| n.contains("multisets")));
 
@@ -976,6 +986,6 @@ mod tests {
             key: vec![],
             estimate: 0,
         };
-        assert!(build_shape("public", "t", &src, &nothing).is_err());
+        assert!(build_shape(("public", "t"), ("public", "t"), &src, &nothing).is_err());
     }
 }

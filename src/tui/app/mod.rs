@@ -15,6 +15,7 @@ use std::collections::VecDeque;
 
 use crate::config::Settings;
 use crate::logic::divergence::{State, Tracker, classify};
+use crate::logic::mapping::Mapping;
 use crate::model::check::{self, Check};
 use crate::model::snapshot::TableKey;
 use crate::model::snapshot::{Reach, RowCount, SideSnapshot, Snapshot};
@@ -159,13 +160,14 @@ pub struct App {
 
 impl App {
     pub fn new(settings: Settings, now_ms: i64) -> Self {
+        let mapping = Mapping::new(&settings);
         App {
             settings,
             badge: None,
             source: SideView::default(),
             dest: SideView::default(),
             checks: Vec::new(),
-            tracker: Tracker::default(),
+            tracker: Tracker::new(mapping),
             slot_history: VecDeque::new(),
             focus: Pane::Tables,
             table_selected: 0,

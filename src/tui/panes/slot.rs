@@ -6,7 +6,9 @@ use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Paragraph};
 
+use crate::config::Engine;
 use crate::logic::format::{gauge, human_bytes};
+use crate::logic::syncs;
 use crate::tui::app::App;
 use crate::tui::panes::tables::sparkline;
 use crate::tui::theme::Theme;
@@ -63,13 +65,20 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
                 theme.dim()
             };
             let history: Vec<i64> = app.slot_history.iter().map(|s| s.retained).collect();
-            let moving = match app.confirmed_flush_still_ms() {
-                Some(ms) if ms >= 60_000 => Span::styled(
-                    format!("confirmed LSN still for {}m", ms / 60_000),
-                    theme.warn(),
-                ),
-                Some(_) => Span::styled("confirmed LSN idle", theme.dim()),
-                None => Span::styled("confirmed LSN moving", theme.dim()),
+            let moving = match app.settings.engine {
+                // Between Airbyte syncs the confirmed position stands still by design:
+                // what matters is when the last sync ran and when the next is due.
+                Engine::Airbyte => {
+                    Span::styled(syncs::summary(app.tracker.syncs(), app.now_ms), theme.dim())
+                }
+                Engine::Native => match app.confirmed_flush_still_ms() {
+                    Some(ms) if ms >= 60_000 => Span::styled(
+                        format!("confirmed LSN still for {}m", ms / 60_000),
+                        theme.warn(),
+                    ),
+                    Some(_) => Span::styled("confirmed LSN idle", theme.dim()),
+                    None => Span::styled("confirmed LSN moving", theme.dim()),
+                },
             };
             let body = Line::from(vec![
                 Span::raw(format!("retained {} ", human_bytes(retained))),
