@@ -19,6 +19,7 @@ use serde_json::Value;
 use syncwatch::config::{Engine, Settings};
 use syncwatch::io::pg::{self, Session};
 use syncwatch::logic::divergence::{State, Tracker};
+use syncwatch::logic::mapping::Mapping;
 use syncwatch::logic::syncs::Syncs;
 use syncwatch::model::snapshot::{Snapshot, TableInfo};
 use syncwatch::sandbox::cluster::PgBin;
@@ -472,8 +473,9 @@ pub struct Watch {
 impl Watch {
     pub fn new(settings: Settings) -> Watch {
         Watch {
+            // Where the settings say the destination tables are, as the TUI builds it.
+            tracker: Tracker::new(Mapping::new(&settings)),
             settings,
-            tracker: Tracker::default(),
             last: None,
             polls: 0,
         }
