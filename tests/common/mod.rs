@@ -15,6 +15,8 @@ use std::time::{Duration, Instant};
 
 use syncwatch::sandbox::cluster::{self, Origin, PgBin};
 
+pub mod airbyte;
+
 /// Names the one installation to test (the version matrix).
 pub const TEST_BIN_ENV: &str = "SYNCWATCH_TEST_PG_BIN";
 /// When set, every [`skip`] is also appended to this file (the matrix lists them).
