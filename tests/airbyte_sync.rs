@@ -404,8 +404,21 @@ async fn airbyte_types_diff_equal_to_vector_uuid_and_int4_sources() {
         rows(41, 80)
     ))
     .await;
-    let second = lab.sync(&SyncOpts::default()).await;
+    // Watched as the TUI watches it: its `d` passes what the tracker saw of the sync.
+    let mut w = lab.watch();
+    w.poll().await;
+    let second = lab.sync_watched(&SyncOpts::default(), &mut w).await;
     assert_eq!(second.inserted, 41, "{}", second.json);
+    w.poll().await;
+    let watched = DiffOptions {
+        read_horizon: w.syncs().read_horizon(),
+        ..DiffOptions::default()
+    };
+    assert!(
+        watched.read_horizon.is_some(),
+        "the watch saw the sync: {}",
+        w.describe()
+    );
 
     // The destination is in Airbyte's shape.
     let dest = lab.dest().await;
@@ -458,7 +471,6 @@ async fn airbyte_types_diff_equal_to_vector_uuid_and_int4_sources() {
         summary(&d)
     );
 
-    let mut w = lab.watch();
     w.poll().await;
     let checks = w.checks();
     let columns = check(&checks, CheckId::DestColumns);
@@ -478,7 +490,9 @@ async fn airbyte_types_diff_equal_to_vector_uuid_and_int4_sources() {
     lab.dst("UPDATE airbyte_types SET v = '[50,5.25,-25]' WHERE id = 50")
         .await;
     eprintln!("{TEST}: destination v of row 50: {before} → [50,5.25,-25] (source [50,5,-25])");
-    let d = diff_table(
+    // From the command line, without a monitor, only the slot tells what was read: the
+    // row the last sync brought waits for the next sync's start to be confirmed.
+    let cli = diff_table(
         &settings,
         "public",
         "airbyte_types",
@@ -487,6 +501,15 @@ async fn airbyte_types_diff_equal_to_vector_uuid_and_int4_sources() {
     )
     .await
     .unwrap_or_else(|e| panic!("diff: {e}"));
+    eprintln!("{TEST}: without a monitor: {}", summary(&cli));
+    assert!(
+        cli.changed.is_empty() && cli.pending.len() == 1,
+        "{}",
+        summary(&cli)
+    );
+    let d = diff_table(&settings, "public", "airbyte_types", &watched, None)
+        .await
+        .unwrap_or_else(|e| panic!("diff: {e}"));
     eprintln!("{TEST}: {}", summary(&d));
     assert!(
         d.missing.is_empty() && d.extra.is_empty(),
