@@ -7,6 +7,7 @@ use std::process::Command;
 use std::time::Duration;
 
 use syncwatch::io::pg;
+use syncwatch::sandbox::lab::Lab;
 
 static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
 
@@ -449,6 +450,44 @@ impl Drop for Frozen<'_> {
     }
 }
 
+/// The guide's pair with native replication and a few rows, watched in tmux by a
+/// syncwatch whose bounds are short, so that a server frozen with SIGSTOP reads as a
+/// timeout within seconds: statement timeout 3 s from a config file, the destination's
+/// connect timeout 3 s and the source's `source_connect_s` from its connection strings
+/// (the --source/--dest flags only override the keys they name). Returns once both
+/// sides are up and counted.
+async fn frozen_lab(tag: &str, source_connect_s: u32) -> (Lab, TempDir, Tmux) {
+    let lab = common::guide_lab().await;
+    let settings = lab.settings();
+    let src = pg::connect(&settings.source, Duration::from_secs(10))
+        .await
+        .unwrap();
+    syncwatch::io::seed::sample(&src.client, 20, 50)
+        .await
+        .unwrap();
+    drop(src);
+    lab.subscribe().await.unwrap();
+    let dir = TempDir::new(tag);
+    let config = dir.path().join("syncwatch.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "statement_timeout_ms = 3000\nsource = \"connect_timeout={source_connect_s}\"\ndestination = \"connect_timeout=3\"\n"
+        ),
+    )
+    .unwrap();
+    let tmux = Tmux::new(160, 40);
+    tmux.start_syncwatch(
+        &settings,
+        &format!("--engine native --config '{}'", config.display()),
+    );
+    tmux.wait_for("both sides up and counted", |s| {
+        dest_state(s) == Some(true) && counts(s, "utilisateur") == Some((20, 20))
+    })
+    .await;
+    (lab, dir, tmux)
+}
+
 /// `q` ends the program and leaves the terminal as it was: main screen, cursor visible,
 /// the shell in the foreground, no panic message.
 async fn quit_and_expect_the_terminal_restored(tmux: &Tmux) {
@@ -480,36 +519,8 @@ async fn quit_and_expect_the_terminal_restored(tmux: &Tmux) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stopped_destination_times_out_the_keys_keep_working_and_it_recovers_after_sigcont() {
-    let lab = common::guide_lab().await;
-    let settings = lab.settings();
-    let src = pg::connect(&settings.source, Duration::from_secs(10))
-        .await
-        .unwrap();
-    syncwatch::io::seed::sample(&src.client, 20, 50)
-        .await
-        .unwrap();
-    drop(src);
-    lab.subscribe().await.unwrap();
-
-    // Short bounds, so a frozen server reads as a timeout within seconds: the statement
-    // timeout from a config file, the connect timeout from its connection strings (the
-    // --source/--dest flags only override the keys they name).
-    let dir = TempDir::new("stall");
-    let config = dir.path().join("syncwatch.toml");
-    std::fs::write(
-        &config,
-        "statement_timeout_ms = 3000\nsource = \"connect_timeout=3\"\ndestination = \"connect_timeout=3\"\n",
-    )
-    .unwrap();
-    let tmux = Tmux::new(160, 40);
-    tmux.start_syncwatch(
-        &settings,
-        &format!("--engine native --config '{}'", config.display()),
-    );
-    tmux.wait_for("both sides up and counted", |s| {
-        dest_state(s) == Some(true) && counts(s, "utilisateur") == Some((20, 20))
-    })
-    .await;
+    // Short bounds, so a frozen server reads as a timeout within seconds.
+    let (lab, dir, tmux) = frozen_lab("stall", 3).await;
 
     let frozen = Frozen::new(&lab.dest);
     // The poll under way gets no answer: the header says so while it waits, then the
@@ -771,36 +782,10 @@ async fn a_pg_monitor_only_role_runs_the_whole_tui_and_each_write_names_the_miss
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn g_against_a_stopped_source_leaves_the_keys_working_and_traffic_starts_once_it_answers() {
-    let lab = common::guide_lab().await;
-    let settings = lab.settings();
-    let src = pg::connect(&settings.source, Duration::from_secs(10))
-        .await
-        .unwrap();
-    syncwatch::io::seed::sample(&src.client, 20, 50)
-        .await
-        .unwrap();
-    drop(src);
-    lab.subscribe().await.unwrap();
-
     // The source's connect timeout (60 s) is twice what each screen wait allows, so that
     // starting the traffic stays pending while the source is frozen: a loop that awaited
     // it would not answer a key before every wait below had failed.
-    let dir = TempDir::new("traffic-stall");
-    let config = dir.path().join("syncwatch.toml");
-    std::fs::write(
-        &config,
-        "statement_timeout_ms = 3000\nsource = \"connect_timeout=60\"\ndestination = \"connect_timeout=3\"\n",
-    )
-    .unwrap();
-    let tmux = Tmux::new(160, 40);
-    tmux.start_syncwatch(
-        &settings,
-        &format!("--engine native --config '{}'", config.display()),
-    );
-    tmux.wait_for("both sides up and counted", |s| {
-        dest_state(s) == Some(true) && counts(s, "utilisateur") == Some((20, 20))
-    })
-    .await;
+    let (lab, dir, tmux) = frozen_lab("traffic-stall", 60).await;
 
     let frozen = Frozen::new(&lab.source);
     tmux.keys(&["g"]);

