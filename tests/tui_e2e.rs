@@ -450,13 +450,8 @@ impl Drop for Frozen<'_> {
     }
 }
 
-/// The guide's pair with native replication and a few rows, watched in tmux by a
-/// syncwatch whose bounds are short, so that a server frozen with SIGSTOP reads as a
-/// timeout within seconds: statement timeout 3 s from a config file, the destination's
-/// connect timeout 3 s and the source's `source_connect_s` from its connection strings
-/// (the --source/--dest flags only override the keys they name). Returns once both
-/// sides are up and counted.
-async fn frozen_lab(tag: &str, source_connect_s: u32) -> (Lab, TempDir, Tmux) {
+/// The guide's pair with native replication and 20 users and 50 tasks on the source.
+async fn seeded_lab() -> Lab {
     let lab = common::guide_lab().await;
     let settings = lab.settings();
     let src = pg::connect(&settings.source, Duration::from_secs(10))
@@ -467,6 +462,18 @@ async fn frozen_lab(tag: &str, source_connect_s: u32) -> (Lab, TempDir, Tmux) {
         .unwrap();
     drop(src);
     lab.subscribe().await.unwrap();
+    lab
+}
+
+/// The guide's pair with native replication and a few rows, watched in tmux by a
+/// syncwatch whose bounds are short, so that a server frozen with SIGSTOP reads as a
+/// timeout within seconds: statement timeout 3 s from a config file, the destination's
+/// connect timeout 3 s and the source's `source_connect_s` from its connection strings
+/// (the --source/--dest flags only override the keys they name). Returns once both
+/// sides are up and counted.
+async fn frozen_lab(tag: &str, source_connect_s: u32) -> (Lab, TempDir, Tmux) {
+    let lab = seeded_lab().await;
+    let settings = lab.settings();
     let dir = TempDir::new(tag);
     let config = dir.path().join("syncwatch.toml");
     std::fs::write(
@@ -580,16 +587,8 @@ async fn a_stopped_destination_times_out_the_keys_keep_working_and_it_recovers_a
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_pg_monitor_only_role_runs_the_whole_tui_and_each_write_names_the_missing_privilege() {
-    let lab = common::guide_lab().await;
+    let lab = seeded_lab().await;
     let settings = lab.settings();
-    let src = pg::connect(&settings.source, Duration::from_secs(10))
-        .await
-        .unwrap();
-    syncwatch::io::seed::sample(&src.client, 20, 50)
-        .await
-        .unwrap();
-    drop(src);
-    lab.subscribe().await.unwrap();
     let db = settings.source.dbname.clone();
     // pg_monitor, plus what reading the tables takes (exact counts, the diff): nothing
     // that writes.

@@ -166,7 +166,7 @@ impl Runner {
                 }
                 let line = tokio::select! {
                     () = task_stop.cancelled() => return,
-                    r = self.sync_tracked(&settings, &state, &task_running) => match r {
+                    r = self.run(&settings, &state, Some(&task_running)) => match r {
                         Ok(report) => report,
                         Err(e) => format!("sync failed: {e:#}"),
                     },
@@ -184,16 +184,6 @@ impl Runner {
             }
         });
         Periodic { stop, running }
-    }
-
-    /// [`Runner::sync`], with the child's pid in `running` while it runs.
-    async fn sync_tracked(
-        &self,
-        settings: &Settings,
-        state: &Path,
-        running: &AtomicU32,
-    ) -> Result<String> {
-        self.run(settings, state, Some(running)).await
     }
 }
 
