@@ -49,6 +49,10 @@ struct GlobalArgs {
     /// Who consumes the slot: airbyte or native [default: airbyte]
     #[arg(long, global = true)]
     engine: Option<String>,
+    /// Airbyte: the connection's schedule, e.g. 1h or 15m; a sync later than that warns
+    /// [default: learnt from the syncs seen]
+    #[arg(long, global = true, value_name = "DURATION")]
+    sync_interval: Option<String>,
     /// Refuse every write: fixes, setup, seed and traffic
     #[arg(long, global = true)]
     read_only: bool,
@@ -192,6 +196,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
         dest_schema: g.dest_schema.clone(),
         dest_prefix: g.dest_prefix.clone(),
         engine: g.engine.clone(),
+        sync_interval: g.sync_interval.clone(),
         read_only: g.read_only,
     };
     let settings = Settings::load(&overrides)?;

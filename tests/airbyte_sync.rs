@@ -119,7 +119,11 @@ async fn changes_after_a_sync_are_pending_never_stuck_and_the_next_sync_brings_t
             "no sync runs: {}",
             w.describe()
         );
-        let bad = critical(&syncwatch::logic::checks::evaluate(&snap, &settings));
+        let bad = critical(&syncwatch::logic::checks::evaluate(
+            &snap,
+            &settings,
+            &syncwatch::logic::syncs::Syncs::once(&snap),
+        ));
         assert!(
             bad.is_empty(),
             "poll {polls}: between syncs nothing is critical: {bad:#?}"

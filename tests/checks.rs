@@ -18,6 +18,7 @@ use syncwatch::io::pg;
 use syncwatch::io::poll::poll_once;
 use syncwatch::logic::checks;
 use syncwatch::logic::quote;
+use syncwatch::logic::syncs::Syncs;
 use syncwatch::model::check::{Check, Status};
 use syncwatch::model::snapshot::TableKey;
 use syncwatch::model::snapshot::{RowCount, Snapshot};
@@ -238,7 +239,7 @@ async fn poll_with(s: &Settings, forced: &HashSet<TableKey>) -> (Snapshot, Vec<C
     let snap = tokio::time::timeout(POLL_LIMIT, poll_once(s, forced))
         .await
         .expect("a poll must finish, whatever state the servers are in");
-    let checks = checks::evaluate(&snap, s);
+    let checks = checks::evaluate(&snap, s, &Syncs::once(&snap));
     (snap, checks)
 }
 
@@ -1619,4 +1620,72 @@ async fn airbyte_is_told_to_add_a_heartbeat_table_and_its_fix_publishes_one() {
     tokio::task::spawn_blocking(move || drop(lab))
         .await
         .unwrap();
+}
+
+/// Polls `s` once into `history`, as the TUI does, and returns the syncs check.
+async fn poll_syncs(s: &Settings, history: &mut Syncs) -> Check {
+    let snap = tokio::time::timeout(POLL_LIMIT, poll_once(s, &HashSet::new()))
+        .await
+        .expect("a poll must finish");
+    history.observe(&snap);
+    find(&checks::evaluate(&snap, s, history), "source.syncs").clone()
+}
+
+#[tokio::test]
+async fn a_slot_recreated_or_advanced_between_airbyte_syncs_means_the_next_sync_will_fail() {
+    let mut t = tenant(&newest_bin(), "slotbreak").await;
+    t.settings.engine = Engine::Airbyte;
+    let s = &t.settings;
+    let mut history = Syncs::default();
+    let c = poll_syncs(s, &mut history).await;
+    assert_eq!(c.status, Status::Ok, "an idle slot between syncs: {c:?}");
+
+    sql(
+        &s.source,
+        "SELECT pg_drop_replication_slot('slot_slotbreak')",
+    )
+    .await;
+    let c = poll_syncs(s, &mut history).await;
+    assert_eq!(c.status, Status::Unknown, "{c:?}");
+    sql(
+        &s.source,
+        "INSERT INTO utilisateur (username, email) VALUES ('gap', 'gap@example.com')",
+    )
+    .await;
+    sql(
+        &s.source,
+        "SELECT pg_create_logical_replication_slot('slot_slotbreak', 'pgoutput')",
+    )
+    .await;
+    let c = poll_syncs(s, &mut history).await;
+    assert_eq!(c.status, Status::Critical, "{c:?}");
+    assert!(
+        c.detail
+            .starts_with("the next sync will fail: the slot was recreated"),
+        "{c:?}"
+    );
+    assert!(
+        c.detail.contains("invalid_cdc_cursor_position_behavior"),
+        "{c:?}"
+    );
+
+    // Moved by hand, with no consumer, past where the source was. (The sandbox runs
+    // with synchronous_commit off: this commit is written before the advance.)
+    let mut history = Syncs::default();
+    let c = poll_syncs(s, &mut history).await;
+    assert_eq!(c.status, Status::Ok, "{c:?}");
+    sql(
+        &s.source,
+        "SET synchronous_commit = on; INSERT INTO utilisateur (username, email) VALUES ('moved', 'moved@example.com')",
+    )
+    .await;
+    sql(
+        &s.source,
+        "SELECT pg_replication_slot_advance('slot_slotbreak', pg_current_wal_lsn())",
+    )
+    .await;
+    let c = poll_syncs(s, &mut history).await;
+    assert_eq!(c.status, Status::Critical, "{c:?}");
+    assert!(c.detail.contains("was advanced from"), "{c:?}");
+    t.finish().await;
 }

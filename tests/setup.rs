@@ -12,6 +12,7 @@ use syncwatch::cmd::setup::SetupArgs;
 use syncwatch::config::{Engine, Settings};
 use syncwatch::io::poll;
 use syncwatch::logic::checks;
+use syncwatch::logic::syncs::Syncs;
 use syncwatch::model::check::{Check, Status};
 use syncwatch::sandbox::cluster::{Cluster, PgBin};
 use syncwatch::sandbox::lab::{self, exec};
@@ -54,7 +55,7 @@ async fn bare_pair(bin: &PgBin) -> (Cluster, Cluster, Settings) {
 
 async fn checks_now(settings: &Settings) -> Vec<Check> {
     let snap = poll::poll_once(settings, &HashSet::new()).await;
-    checks::evaluate(&snap, settings)
+    checks::evaluate(&snap, settings, &Syncs::once(&snap))
 }
 
 fn failing(checks: &[Check]) -> Vec<&'static str> {
@@ -192,7 +193,7 @@ async fn setup_brings_a_bare_pair_to_every_check_ok_with_one_restart() {
     // A second run does nothing.
     let plan_steps = {
         let snap = poll::poll_once(&settings2, &HashSet::new()).await;
-        let c = checks::evaluate(&snap, &settings2);
+        let c = checks::evaluate(&snap, &settings2, &Syncs::once(&snap));
         syncwatch::logic::fixplan::plan(&c, &snap)
     };
     assert!(plan_steps.is_empty(), "{plan_steps:?}");

@@ -20,9 +20,9 @@ pub struct CheckArgs {
 /// One poll, the checks, printed; exits 0 ok, 1 warning, 2 critical, 3 unknown.
 pub async fn run(settings: &Settings, args: CheckArgs) -> Result<ExitCode> {
     let snap = poll::poll_once(settings, &Default::default()).await;
-    let checks = checks::evaluate(&snap, settings);
     let mut tracker = Tracker::new(Mapping::new(settings));
     tracker.observe(&snap);
+    let checks = checks::evaluate(&snap, settings, tracker.syncs());
     let text = if args.json {
         report::json(&snap, &checks, &tracker)
     } else {

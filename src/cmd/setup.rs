@@ -13,6 +13,7 @@ use crate::io::fix;
 use crate::io::poll;
 use crate::logic::checks;
 use crate::logic::fixplan;
+use crate::logic::syncs::Syncs;
 use crate::model::check::Status;
 
 #[derive(Clone, Copy, Debug, Default)]
@@ -35,7 +36,7 @@ pub async fn run(settings: &Settings, args: SetupArgs) -> Result<ExitCode> {
             println!("-- {label} not reachable: {reason}");
         }
     }
-    let all = checks::evaluate(&snap, settings);
+    let all = checks::evaluate(&snap, settings, &Syncs::once(&snap));
     let steps: Vec<fixplan::Step> = fixplan::plan(&all, &snap)
         .into_iter()
         .filter(|s| side.is_none_or(|want| s.side == want))
@@ -97,7 +98,7 @@ pub async fn run(settings: &Settings, args: SetupArgs) -> Result<ExitCode> {
         );
     }
     let after = poll::poll_once(settings, &Default::default()).await;
-    let checks_after = checks::evaluate(&after, settings);
+    let checks_after = checks::evaluate(&after, settings, &Syncs::once(&after));
     let left: Vec<&crate::model::check::Check> = checks_after
         .iter()
         .filter(|c| c.status != Status::Ok && side.is_none_or(|want| c.side == want))

@@ -20,6 +20,7 @@ pub struct FileConfig {
     pub dest_schema: Option<String>,
     pub dest_prefix: Option<String>,
     pub engine: Option<String>,
+    pub sync_interval: Option<String>,
     pub poll_interval_ms: Option<u64>,
     pub statement_timeout_ms: Option<u64>,
     pub exact_count_max_rows: Option<u64>,
@@ -88,6 +89,9 @@ impl FileConfig {
                 .parse()
                 .map_err(|e| ConfigError(format!("config `engine`: {e}")))?;
         }
+        if let Some(v) = &self.sync_interval {
+            s.sync_interval = Some(super::duration("config `sync_interval`", v)?);
+        }
         if let Some(ms) = self.poll_interval_ms {
             if ms < 100 {
                 return Err(ConfigError(
@@ -138,6 +142,22 @@ mod tests {
         assert_eq!(s.slot, d.slot);
         assert_eq!(s.engine, d.engine);
         assert_eq!(s.poll_interval, d.poll_interval);
+    }
+
+    #[test]
+    fn a_sync_interval_is_written_as_people_write_durations() {
+        let mut s = Settings::default();
+        let f = parse("sync_interval = \"1h30m\"").unwrap();
+        f.apply(&mut s, &mut [false; 2]).unwrap();
+        assert_eq!(s.sync_interval, Some(Duration::from_secs(5400)));
+        for bad in ["", "1x", "h", "15", "0s", "99999999999999999999d"] {
+            let f = parse(&format!("sync_interval = {bad:?}")).unwrap();
+            let e = f
+                .apply(&mut Settings::default(), &mut [false; 2])
+                .unwrap_err();
+            assert!(e.0.starts_with("config `sync_interval`: "), "{e}");
+            assert!(e.0.contains("like 90s, 15m"), "{e}");
+        }
     }
 
     #[test]

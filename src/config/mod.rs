@@ -278,6 +278,8 @@ pub struct Settings {
     /// Airbyte: the stream prefix prepended to each destination table's name.
     pub dest_prefix: String,
     pub engine: Engine,
+    /// Airbyte: the connection's schedule. `None`: judged from the syncs seen.
+    pub sync_interval: Option<Duration>,
     pub poll_interval: Duration,
     pub statement_timeout: Duration,
     /// Tables estimated above this many rows show the planner's estimate, marked `≈`.
@@ -301,6 +303,7 @@ impl Default for Settings {
             dest_schema: None,
             dest_prefix: String::new(),
             engine: Engine::Airbyte,
+            sync_interval: None,
             poll_interval: Duration::from_secs(1),
             statement_timeout: Duration::from_secs(5),
             exact_count_max_rows: 1_000_000,
@@ -324,6 +327,7 @@ pub struct Overrides {
     pub dest_schema: Option<String>,
     pub dest_prefix: Option<String>,
     pub engine: Option<String>,
+    pub sync_interval: Option<String>,
     pub read_only: bool,
 }
 
@@ -411,6 +415,9 @@ impl Settings {
                 .parse()
                 .map_err(|e| ConfigError(format!("--engine: {e}")))?;
         }
+        if let Some(v) = &overrides.sync_interval {
+            s.sync_interval = Some(duration("--sync-interval", v)?);
+        }
         s.read_only |= overrides.read_only;
 
         // Passwords not given explicitly: PGPASSWORD, then .pgpass, then the default.
@@ -441,6 +448,40 @@ impl Settings {
         }
         Ok(s)
     }
+}
+
+/// A duration as people write it: `90s`, `15m`, `1h`, `1h30m`, `2d`.
+pub(crate) fn duration(setting: &str, v: &str) -> Result<Duration, ConfigError> {
+    let bad = || {
+        ConfigError(format!(
+            "{setting}: {v:?} is not a duration — write it like 90s, 15m, 1h or 1h30m"
+        ))
+    };
+    let mut total: u64 = 0;
+    let mut digits = String::new();
+    for ch in v.trim().chars() {
+        if ch.is_ascii_digit() {
+            digits.push(ch);
+            continue;
+        }
+        let unit = match ch {
+            's' => 1,
+            'm' => 60,
+            'h' => 3600,
+            'd' => 86_400,
+            _ => return Err(bad()),
+        };
+        let n: u64 = digits.parse().map_err(|_| bad())?;
+        total = n
+            .checked_mul(unit)
+            .and_then(|x| total.checked_add(x))
+            .ok_or_else(bad)?;
+        digits.clear();
+    }
+    if !digits.is_empty() || total == 0 {
+        return Err(bad());
+    }
+    Ok(Duration::from_secs(total))
 }
 
 pub(crate) fn non_empty(setting: &str, v: &str) -> Result<String, ConfigError> {

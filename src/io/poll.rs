@@ -136,9 +136,10 @@ impl SidePoller {
         snap.version_num = Some(v);
         snap.settings = part(catalog::settings(c).await)?;
         snap.role = part(catalog::role(c).await)?;
-        if let Fetched::Ok((lsn, horizon)) = part(catalog::position(c).await)? {
-            snap.current_lsn = lsn;
-            snap.xmin_horizon = horizon;
+        if let Fetched::Ok(at) = part(catalog::position(c).await)? {
+            snap.current_lsn = at.written;
+            snap.insert_lsn = at.inserted;
+            snap.xmin_horizon = at.horizon;
         }
         snap.extensions = part(catalog::extensions(c).await)?;
 

@@ -153,7 +153,16 @@ impl Tracker {
         let Some(src_tables) = snap.source.tables.ok() else {
             return;
         };
-        let current = snap.source.current_lsn.as_deref().and_then(Lsn::parse);
+        // A change seen now was committed before the WAL inserted so far: its upper
+        // bound. (The written position can be behind a visible commit when
+        // synchronous_commit is off, and a consumer that reached it would look past
+        // the change.)
+        let current = snap
+            .source
+            .insert_lsn
+            .as_deref()
+            .or(snap.source.current_lsn.as_deref())
+            .and_then(Lsn::parse);
         let applied = self.syncs.applied();
         let dest_tables = snap.dest.tables.ok();
         // Keyed lookups: with a thousand tables, pairwise search costs more than the poll.
@@ -392,6 +401,22 @@ mod tests {
                 assert_ne!(t.state(&tache()), State::Pending, "second {s}");
             }
             assert_eq!(t.state(&tache()), State::Stuck);
+        }
+
+        #[test]
+        fn a_commit_visible_before_its_wal_is_written_is_judged_by_the_inserted_position() {
+            // synchronous_commit = off: 10 rows are visible at the poll while the WAL
+            // written stops at 0x200 and the commit lies at 0x280. A consumer confirmed
+            // at 0x200 has not read them.
+            let mut t = Tracker::default();
+            t.observe(&poll(0, 0x100, true, 0x100, 10, 1, 10));
+            let mut snap = poll(1, 0x200, true, 0x100, 20, 2, 10);
+            snap.source.insert_lsn = Some(Lsn(0x300).to_string());
+            t.observe(&snap);
+            for s in 2..(2 + 2 * WINDOW_POLLS as i64) {
+                t.observe(&poll(s, 0x200, true, 0x200, 20, 2, 10));
+                assert_eq!(t.state(&tache()), State::Pending, "second {s}");
+            }
         }
 
         #[test]

@@ -192,6 +192,7 @@ mod tests {
     use super::*;
     use crate::config::{Engine, Settings};
     use crate::logic::checks::evaluate;
+    use crate::logic::syncs::Syncs;
     use crate::model::snapshot::Fetched;
     use crate::testing::healthy;
 
@@ -213,7 +214,7 @@ mod tests {
         if let Fetched::Ok(r) = &mut snap.source.role {
             r.superuser = true;
         }
-        let steps = plan(&evaluate(&snap, &native()), &snap);
+        let steps = plan(&evaluate(&snap, &native(), &Syncs::once(&snap)), &snap);
         let ids: Vec<CheckId> = steps.iter().map(|s| s.check_id).collect();
         assert_eq!(
             ids,
@@ -234,13 +235,13 @@ mod tests {
             st.wal_level = "replica".into();
         }
         snap.source.version_num = Some(140010);
-        let steps = plan(&evaluate(&snap, &native()), &snap);
+        let steps = plan(&evaluate(&snap, &native(), &Syncs::once(&snap)), &snap);
         let why = steps[0].blocked.as_deref().unwrap();
         assert!(why.contains("role airbyte cannot run this"), "{why}");
         assert!(why.contains("superuser"), "{why}");
         // From 15 a grant may allow it: not blocked, tried, explained if refused.
         snap.source.version_num = Some(150004);
-        let steps = plan(&evaluate(&snap, &native()), &snap);
+        let steps = plan(&evaluate(&snap, &native(), &Syncs::once(&snap)), &snap);
         assert!(steps[0].blocked.is_none());
     }
 

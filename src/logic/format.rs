@@ -58,8 +58,12 @@ pub fn human_bytes(bytes: i64) -> String {
 pub fn age_ms(ms: i64) -> String {
     if ms < 60_000 {
         format!("{:.1}s", ms as f64 / 1000.0)
-    } else {
+    } else if ms < 3_600_000 {
         format!("{}m{:02}s", ms / 60_000, (ms / 1000) % 60)
+    } else if ms < 86_400_000 {
+        format!("{}h{:02}m", ms / 3_600_000, (ms / 60_000) % 60)
+    } else {
+        format!("{}d{:02}h", ms / 86_400_000, (ms / 3_600_000) % 24)
     }
 }
 
@@ -146,6 +150,8 @@ mod tests {
         assert_eq!(human_bytes(12 << 20), "12 MB");
         assert_eq!(age_ms(900), "0.9s");
         assert_eq!(age_ms(65_000), "1m05s");
+        assert_eq!(age_ms(7_260_000), "2h01m");
+        assert_eq!(age_ms(90_000_000), "1d01h");
         assert_eq!(eta(Duration::from_secs(75)), "1m15s");
         assert_eq!(eta(Duration::from_secs(7500)), "2h05m");
         assert_eq!(gauge(0.0, 10), "▱▱▱▱▱▱▱▱▱▱");

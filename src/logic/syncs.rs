@@ -22,6 +22,9 @@ pub const HORIZONS: usize = 600;
 pub struct SyncSession {
     /// When the slot was first seen active (a poll's time, so at most a poll late).
     pub started_at_ms: i64,
+    /// The slot was seen inactive before: `started_at_ms` is the start, not merely when
+    /// syncwatch first looked.
+    pub start_seen: bool,
     /// When it was first seen inactive again; `None` while it runs.
     pub ended_at_ms: Option<i64>,
     /// The source's position at the last poll before the session was seen: the sync
@@ -37,6 +40,9 @@ pub struct SyncSession {
 
 impl SyncSession {
     pub fn duration_ms(&self) -> Option<i64> {
+        if !self.start_seen {
+            return None;
+        }
         Some(self.ended_at_ms? - self.started_at_ms)
     }
 
@@ -44,6 +50,22 @@ impl SyncSession {
     pub fn confirmed_bytes(&self) -> Option<u64> {
         Some(self.confirmed_at_end?.bytes_since(self.confirmed_at_start?))
     }
+}
+
+/// Something done to the slot behind its consumer's back. Airbyte saved the offset its
+/// last sync reached; a slot whose position is now past it makes the next sync fail
+/// ("Saved offset is before replication slot's confirmed lsn") or re-sync everything. A
+/// subscription carries on from the new position and never gets what lay between.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SlotBreak {
+    /// The slot was seen gone and then back, or its position went backwards.
+    Recreated { at_ms: i64 },
+    /// Its confirmed position moved, with no consumer seen, past where the source was
+    /// at the poll before: someone ran `pg_replication_slot_advance`. A sync too short
+    /// to be seen cannot do that: Airbyte confirms at a sync's start what the previous
+    /// sync read, and that one ended before the previous poll. (17's `inactive_since`
+    /// does not help: advancing the slot acquires and releases it, as a sync does.)
+    Advanced { at_ms: i64, from: Lsn, to: Lsn },
 }
 
 /// Sessions of one slot, newest last.
@@ -62,9 +84,26 @@ pub struct Syncs {
     confirmed: Option<Lsn>,
     /// The target of the newest session that has ended.
     reached: Option<Lsn>,
+    /// The slot was seen once, and when it went missing since.
+    seen_slot: bool,
+    gone_since: Option<i64>,
+    /// The last poll's view: the slot active, and the source's position.
+    last_active: Option<bool>,
+    last_current: Option<Lsn>,
+    /// The last thing done to the slot behind its consumer's back, and whether a
+    /// consumer has taken the slot since.
+    broken: Option<SlotBreak>,
+    taken_since_break: bool,
 }
 
 impl Syncs {
+    /// What one poll alone shows: for a one-shot `check`.
+    pub fn once(snap: &Snapshot) -> Syncs {
+        let mut s = Syncs::default();
+        s.observe(snap);
+        s
+    }
+
     /// Reads one poll: the slot's activity and positions. A poll that could not read the
     /// slot changes nothing; a slot that is gone, or whose positions went backwards (it
     /// was dropped and created again), forgets what the old one had reached.
@@ -72,27 +111,56 @@ impl Syncs {
         let Some(slot) = snap.source.slot.ok() else {
             return;
         };
+        let now = snap.taken_at_ms;
         let Some(slot) = slot else {
-            *self = Syncs::default();
+            if self.seen_slot {
+                let gone_since = self.gone_since.or(Some(now));
+                *self = Syncs {
+                    seen_slot: true,
+                    gone_since,
+                    ..Syncs::default()
+                };
+            }
             return;
         };
+        if self.gone_since.take().is_some() {
+            self.break_at(SlotBreak::Recreated { at_ms: now });
+        }
+        self.seen_slot = true;
         let current = snap.source.current_lsn.as_deref().and_then(Lsn::parse);
         let confirmed = slot.confirmed_flush_lsn.as_deref().and_then(Lsn::parse);
-        if let (Some(old), Some(new)) = (self.confirmed, confirmed)
-            && new < old
-        {
-            *self = Syncs::default();
+        if let (Some(old), Some(new)) = (self.confirmed, confirmed) {
+            if new < old {
+                *self = Syncs {
+                    seen_slot: true,
+                    ..Syncs::default()
+                };
+                self.break_at(SlotBreak::Recreated { at_ms: now });
+            } else if self.last_active == Some(false)
+                && !slot.active
+                && self.last_current.is_some_and(|before| new > before)
+            {
+                self.break_at(SlotBreak::Advanced {
+                    at_ms: now,
+                    from: old,
+                    to: new,
+                });
+            }
         }
+        let was_active = self.last_active;
+        self.last_active = Some(slot.active);
+        self.last_current = current;
         self.confirmed = confirmed;
-        let now = snap.taken_at_ms;
         let running = self
             .sessions
             .back()
             .is_some_and(|s| s.ended_at_ms.is_none());
         match (slot.active, running) {
             (true, false) => {
+                self.taken_since_break = true;
                 self.sessions.push_back(SyncSession {
                     started_at_ms: now,
+                    start_seen: was_active == Some(false),
                     ended_at_ms: None,
                     reaches: self.idle_lsn,
                     reaches_horizon: self.idle_horizon,
@@ -152,6 +220,24 @@ impl Syncs {
         self.confirmed.max(self.reached)
     }
 
+    fn break_at(&mut self, what: SlotBreak) {
+        self.broken = Some(what);
+        self.taken_since_break = false;
+    }
+
+    /// What was done to the slot that no consumer has met yet: Airbyte's next sync
+    /// will. Once a sync has taken the slot, Airbyte has dealt with it (failed, or
+    /// re-synced) and it is no longer news.
+    pub fn unmet_break(&self) -> Option<SlotBreak> {
+        self.broken.filter(|_| !self.taken_since_break)
+    }
+
+    /// The last thing done to the slot behind its consumer's back, met or not: a
+    /// subscription takes a recreated slot at once and silently skips what lay between.
+    pub fn last_break(&self) -> Option<SlotBreak> {
+        self.broken
+    }
+
     pub fn last(&self) -> Option<&SyncSession> {
         self.sessions.back()
     }
@@ -168,7 +254,12 @@ impl Syncs {
     /// The usual time from one sync's start to the next (the median of those seen),
     /// once two syncs have been seen.
     pub fn interval_ms(&self) -> Option<i64> {
-        let starts: Vec<i64> = self.sessions.iter().map(|s| s.started_at_ms).collect();
+        let starts: Vec<i64> = self
+            .sessions
+            .iter()
+            .filter(|s| s.start_seen)
+            .map(|s| s.started_at_ms)
+            .collect();
         let mut gaps: Vec<i64> = starts.windows(2).map(|w| w[1] - w[0]).collect();
         if gaps.is_empty() {
             return None;
@@ -178,6 +269,56 @@ impl Syncs {
     }
 }
 
+/// A sync that should have started by now and has not.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Overdue {
+    /// Since the last sync ended.
+    pub idle_ms: i64,
+    /// The interval judged by: the configured one, or the one seen.
+    pub every_ms: i64,
+    pub configured: bool,
+    /// How late the next sync is.
+    pub late_ms: i64,
+}
+
+/// Whether the next sync is overdue: late by more than half an interval (and a minute),
+/// so that a schedule's jitter and a long sync are not alarms. The last sync's end is
+/// the one seen, or (17+, when none was seen) the slot's `inactive_since`. With a
+/// configured interval the next sync is due that long after the last one ended (a
+/// schedule counts from the end or the start: the end is the later); learnt from the
+/// syncs seen, it is due one usual gap after the last one started.
+pub fn overdue(
+    syncs: &Syncs,
+    configured: Option<std::time::Duration>,
+    inactive_for_ms: Option<i64>,
+    now_ms: i64,
+) -> Option<Overdue> {
+    if syncs.running() {
+        return None;
+    }
+    let last = syncs.last();
+    let ended = last
+        .and_then(|s| s.ended_at_ms)
+        .or_else(|| inactive_for_ms.map(|ms| now_ms - ms))?;
+    let (every_ms, due) = match configured {
+        Some(d) => {
+            let every = i64::try_from(d.as_millis()).unwrap_or(i64::MAX);
+            (every, ended.saturating_add(every))
+        }
+        None => {
+            let every = syncs.interval_ms()?;
+            (every, last?.started_at_ms + every)
+        }
+    };
+    let late_ms = now_ms - due;
+    (late_ms > (every_ms / 2).max(60_000)).then_some(Overdue {
+        idle_ms: now_ms - ended,
+        every_ms,
+        configured: configured.is_some(),
+        late_ms,
+    })
+}
+
 /// One line about the syncs for the slot pane: the one running, or the last one, the
 /// cadence and when the next is due (or how late it is).
 pub fn summary(syncs: &Syncs, now_ms: i64) -> String {
@@ -185,13 +326,19 @@ pub fn summary(syncs: &Syncs, now_ms: i64) -> String {
         return "no sync seen yet".to_string();
     };
     let Some(ended) = last.ended_at_ms else {
+        if !last.start_seen {
+            return "sync running (it started before the first poll)".to_string();
+        }
         return format!("sync running {}", age_ms(now_ms - last.started_at_ms));
     };
-    let mut text = format!(
-        "last sync {} ago, took {}",
-        age_ms(now_ms - ended),
-        age_ms(ended - last.started_at_ms)
-    );
+    let mut text = match last.duration_ms() {
+        Some(took) => format!(
+            "last sync {} ago, took {}",
+            age_ms(now_ms - ended),
+            age_ms(took)
+        ),
+        None => format!("last sync ended {} ago", age_ms(now_ms - ended)),
+    };
     if let Some(every) = syncs.interval_ms() {
         let due = last.started_at_ms + every - now_ms;
         text.push_str(&format!(" · every ~{}", age_ms(every)));
@@ -270,6 +417,7 @@ mod tests {
     #[test]
     fn the_interval_is_the_median_gap_between_starts() {
         let mut s = Syncs::default();
+        s.observe(&poll(-1000, "0/1", false, "0/1"));
         for (i, start) in [0, 60_000, 125_000, 180_000].into_iter().enumerate() {
             s.observe(&poll(start, &format!("0/{}", 100 + i), true, "0/10"));
             s.observe(&poll(
@@ -311,5 +459,108 @@ mod tests {
         s.observe(&poll(3000, "0/A00", false, "0/100"));
         assert_eq!(s.applied(), Lsn::parse("0/100"));
         assert!(s.last().is_none());
+        assert_eq!(s.unmet_break(), Some(SlotBreak::Recreated { at_ms: 3000 }));
+    }
+
+    #[test]
+    fn a_sync_already_running_at_the_first_poll_has_no_known_start() {
+        let mut s = Syncs::default();
+        s.observe(&poll(0, "0/1", true, "0/1"));
+        assert_eq!(
+            summary(&s, 5000),
+            "sync running (it started before the first poll)"
+        );
+        s.observe(&poll(6000, "0/2", false, "0/1"));
+        assert_eq!(s.last().unwrap().duration_ms(), None);
+        assert_eq!(summary(&s, 9000), "last sync ended 3.0s ago");
+        s.observe(&poll(60_000, "0/3", true, "0/2"));
+        s.observe(&poll(65_000, "0/4", false, "0/2"));
+        assert_eq!(s.interval_ms(), None, "one start seen is no interval");
+    }
+
+    #[test]
+    fn a_sync_is_overdue_only_when_late_by_half_an_interval() {
+        let hour = std::time::Duration::from_secs(3600);
+        let mut s = Syncs::default();
+        assert_eq!(
+            overdue(&s, Some(hour), None, 0),
+            None,
+            "nothing seen, nothing known"
+        );
+        // 17+: the slot says when its consumer left, even before a sync is seen.
+        let o = overdue(&s, Some(hour), Some(5_400_001), 10_000_000).unwrap();
+        assert_eq!(
+            (o.idle_ms, o.every_ms, o.late_ms),
+            (5_400_001, 3_600_000, 1_800_001)
+        );
+        assert!(o.configured);
+        assert_eq!(overdue(&s, Some(hour), Some(5_400_000), 10_000_000), None);
+        assert_eq!(
+            overdue(&s, None, Some(99_000_000), 100_000_000),
+            None,
+            "no interval"
+        );
+        // Learnt: syncs start every minute; late by more than a minute is overdue.
+        s.observe(&poll(-1000, "0/1", false, "0/1"));
+        for start in [0, 60_000, 120_000] {
+            s.observe(&poll(start, "0/1", true, "0/1"));
+            s.observe(&poll(start + 5000, "0/1", false, "0/1"));
+        }
+        assert_eq!(overdue(&s, None, None, 240_000), None);
+        let o = overdue(&s, None, None, 240_001).unwrap();
+        assert_eq!((o.late_ms, o.configured), (60_001, false));
+        s.observe(&poll(250_000, "0/1", true, "0/1"));
+        assert_eq!(overdue(&s, None, None, 900_000), None, "one is running");
+    }
+
+    fn gone(at_ms: i64) -> Snapshot {
+        let mut snap = healthy();
+        snap.taken_at_ms = at_ms;
+        snap.source.slot = Fetched::Ok(None);
+        snap
+    }
+
+    #[test]
+    fn a_slot_seen_gone_and_back_is_a_break_until_a_consumer_takes_it() {
+        let mut s = Syncs::default();
+        s.observe(&gone(0));
+        s.observe(&poll(1000, "0/900", false, "0/900"));
+        assert_eq!(
+            s.unmet_break(),
+            None,
+            "a slot first seen missing is new, not recreated"
+        );
+        s.observe(&gone(2000));
+        s.observe(&gone(3000));
+        assert_eq!(s.unmet_break(), None, "gone is the slot check's business");
+        s.observe(&poll(4000, "0/A00", false, "0/A00"));
+        assert_eq!(s.unmet_break(), Some(SlotBreak::Recreated { at_ms: 4000 }));
+        s.observe(&poll(5000, "0/A10", true, "0/A00"));
+        assert_eq!(s.unmet_break(), None, "the consumer has met it");
+        assert_eq!(s.last_break(), Some(SlotBreak::Recreated { at_ms: 4000 }));
+    }
+
+    #[test]
+    fn a_position_moved_with_no_consumer_past_the_source_is_an_advance_not_a_short_sync() {
+        let mut s = Syncs::default();
+        s.observe(&poll(0, "0/900", false, "0/100"));
+        // A sync too short to see confirms what the previous one read: before 0/900.
+        s.observe(&poll(1000, "0/A00", false, "0/800"));
+        assert_eq!(s.unmet_break(), None);
+        // Past where the source was at the previous poll: no sync confirms that.
+        s.observe(&poll(2000, "0/C00", false, "0/B00"));
+        assert_eq!(
+            s.unmet_break(),
+            Some(SlotBreak::Advanced {
+                at_ms: 2000,
+                from: Lsn::parse("0/800").unwrap(),
+                to: Lsn::parse("0/B00").unwrap()
+            })
+        );
+        // A sync seen running moves it as it likes.
+        let mut s = Syncs::default();
+        s.observe(&poll(0, "0/900", false, "0/100"));
+        s.observe(&poll(1000, "0/C00", true, "0/B00"));
+        assert_eq!(s.unmet_break(), None);
     }
 }

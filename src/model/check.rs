@@ -59,6 +59,7 @@ pub enum CheckId {
     SourceReplicationRole,
     SourceSlot,
     SourceSlotHealth,
+    SourceSyncs,
     SourcePublication,
     SourcePublicationTables,
     SourceReplicaIdentity,
@@ -73,7 +74,7 @@ pub enum CheckId {
 }
 
 impl CheckId {
-    pub const ALL: [CheckId; 18] = [
+    pub const ALL: [CheckId; 19] = [
         CheckId::SourceReachable,
         CheckId::SourceWalLevel,
         CheckId::SourceMaxReplicationSlots,
@@ -81,6 +82,7 @@ impl CheckId {
         CheckId::SourceReplicationRole,
         CheckId::SourceSlot,
         CheckId::SourceSlotHealth,
+        CheckId::SourceSyncs,
         CheckId::SourcePublication,
         CheckId::SourcePublicationTables,
         CheckId::SourceReplicaIdentity,
@@ -105,6 +107,7 @@ impl CheckId {
             SourceReplicationRole => "source.replication_role",
             SourceSlot => "source.slot",
             SourceSlotHealth => "source.slot_health",
+            SourceSyncs => "source.syncs",
             SourcePublication => "source.publication",
             SourcePublicationTables => "source.publication_tables",
             SourceReplicaIdentity => "source.replica_identity",
@@ -138,6 +141,7 @@ impl CheckId {
             SourceReplicationRole => "REPLICATION",
             SourceSlot => "slot",
             SourceSlotHealth => "slot health",
+            SourceSyncs => "syncs",
             SourcePublication => "publication",
             SourcePublicationTables => "published tables",
             SourceReplicaIdentity => "replica identity",
@@ -183,7 +187,7 @@ impl CheckId {
             DestColumns => 12,
             DestSubscription => 13,
             DestSubscriptionErrors => 14,
-            SourceReachable | DestReachable | DestSubscriptionTables => {
+            SourceReachable | DestReachable | DestSubscriptionTables | SourceSyncs => {
                 return None;
             }
         })

@@ -96,6 +96,8 @@ pub struct SlotInfo {
     pub inactive_since: Option<String>,
     /// 17+.
     pub invalidation_reason: Option<String>,
+    /// 17+: how long ago `inactive_since` was, by the server's clock.
+    pub inactive_for_ms: Option<i64>,
     /// 14+, from pg_stat_replication_slots.
     pub stats: Option<SlotStats>,
 }
@@ -340,8 +342,11 @@ pub struct SideSnapshot {
     pub extensions: Fetched<Extensions>,
     /// Destination with the native engine. `Ok(None)`: no subscription of that name.
     pub subscription: Fetched<Option<SubscriptionInfo>>,
-    /// Current WAL position, to see LSNs move between polls.
+    /// The WAL written so far (`pg_current_wal_lsn`): what a consumer that starts
+    /// now reads up to at least.
     pub current_lsn: Option<String>,
+    /// The WAL inserted so far: past every commit already visible, written or not.
+    pub insert_lsn: Option<String>,
     /// The oldest transaction still running at that position (`pg_snapshot_xmin`, a
     /// 64-bit xid): rows written by older ones were committed before it.
     pub xmin_horizon: Option<u64>,
@@ -362,6 +367,7 @@ impl SideSnapshot {
             extensions: Fetched::NotRead,
             subscription: Fetched::NotRead,
             current_lsn: None,
+            insert_lsn: None,
             xmin_horizon: None,
         }
     }

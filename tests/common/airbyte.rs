@@ -504,7 +504,7 @@ impl Watch {
 
     /// syncwatch's checks on the newest snapshot.
     pub fn checks(&self) -> Vec<syncwatch::model::check::Check> {
-        syncwatch::logic::checks::evaluate(self.snap(), &self.settings)
+        syncwatch::logic::checks::evaluate(self.snap(), &self.settings, self.tracker.syncs())
     }
 
     /// Every table with its state and last sample, and the slot: for failure messages.

@@ -71,18 +71,33 @@ pub async fn role(c: &Client) -> R<RoleInfo> {
 /// The current WAL position (the replay position on a standby), and the oldest
 /// transaction still running (`pg_snapshot_xmin`): every transaction before it has
 /// ended by this position.
-pub async fn position(c: &Client) -> R<(Option<String>, Option<u64>)> {
+/// Where the server's WAL is: written (what a consumer starting now can read up to) and
+/// inserted (past every transaction already committed — with `synchronous_commit = off`
+/// a commit is visible before it is written), and the oldest running transaction.
+pub struct Position {
+    pub written: Option<String>,
+    pub inserted: Option<String>,
+    pub horizon: Option<u64>,
+}
+
+pub async fn position(c: &Client) -> R<Position> {
     let row = c
         .query_one(
             "SELECT (CASE WHEN pg_is_in_recovery() THEN pg_last_wal_replay_lsn()
                           ELSE pg_current_wal_lsn() END)::text,
+                    (CASE WHEN pg_is_in_recovery() THEN pg_last_wal_replay_lsn()
+                          ELSE pg_current_wal_insert_lsn() END)::text,
                     pg_snapshot_xmin(pg_current_snapshot())::text",
             &[],
         )
         .await
         .map_err(q)?;
-    let horizon: Option<String> = row.get(1);
-    Ok((row.get(0), horizon.and_then(|h| h.parse().ok())))
+    let horizon: Option<String> = row.get(2);
+    Ok(Position {
+        written: row.get(0),
+        inserted: row.get(1),
+        horizon: horizon.and_then(|h| h.parse().ok()),
+    })
 }
 
 pub async fn slot(c: &Client, version: i32, name: &str) -> R<Option<SlotInfo>> {
@@ -91,11 +106,18 @@ pub async fn slot(c: &Client, version: i32, name: &str) -> R<Option<SlotInfo>> {
                 restart_lsn::text, confirmed_flush_lsn::text,
                 pg_wal_lsn_diff(pg_current_wal_lsn(), restart_lsn)::bigint,
                 pg_wal_lsn_diff(pg_current_wal_lsn(), confirmed_flush_lsn)::bigint,
-                wal_status, safe_wal_size, {}, {}, {}
+                wal_status, safe_wal_size, {}, {}, {}, {}
          FROM pg_replication_slots WHERE slot_name = $1",
         since(version, 160000, "conflicting", "boolean"),
         since(version, 170000, "inactive_since::text", "text"),
         since(version, 170000, "invalidation_reason", "text"),
+        // The server's own clock: syncwatch's may differ from it.
+        since(
+            version,
+            170000,
+            "(extract(epoch FROM now() - inactive_since) * 1000)::bigint",
+            "bigint"
+        ),
     );
     let Some(row) = c.query_opt(&sql, &[&name]).await.map_err(q)? else {
         return Ok(None);
@@ -116,6 +138,7 @@ pub async fn slot(c: &Client, version: i32, name: &str) -> R<Option<SlotInfo>> {
         conflicting: row.get(12),
         inactive_since: row.get(13),
         invalidation_reason: row.get(14),
+        inactive_for_ms: row.get(15),
         stats: None,
     };
     if version >= 140000 {

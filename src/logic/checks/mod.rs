@@ -7,16 +7,19 @@
 mod common;
 mod dest;
 mod source;
+mod syncs;
 
 use crate::config::Settings;
+use crate::logic::syncs::Syncs;
 use crate::model::check::Check;
 use crate::model::snapshot::Snapshot;
 
 pub use crate::model::check::worst;
 
 /// Every check for this snapshot, source first, in the order the guide sets things up.
-pub fn evaluate(snap: &Snapshot, s: &Settings) -> Vec<Check> {
-    let mut checks = source::checks(&snap.source, s);
+/// `history`: the slot's sessions as seen so far (a single poll's, for a one-shot check).
+pub fn evaluate(snap: &Snapshot, s: &Settings, history: &Syncs) -> Vec<Check> {
+    let mut checks = source::checks(&snap.source, s, history, snap.taken_at_ms);
     checks.extend(dest::checks(&snap.dest, &snap.source, s));
     checks
 }

@@ -13,8 +13,10 @@ use crate::model::snapshot::{
 use super::common::{
     Builder, key_of, published_keys, published_tables, reach_check, table_list, vector_check,
 };
+use super::syncs::syncs_check;
+use crate::logic::syncs::Syncs;
 
-pub(super) fn checks(src: &SideSnapshot, s: &Settings) -> Vec<Check> {
+pub(super) fn checks(src: &SideSnapshot, s: &Settings, history: &Syncs, now_ms: i64) -> Vec<Check> {
     let mut b = Builder::new(Side::Source, src);
     reach_check(&mut b, CheckId::SourceReachable);
 
@@ -136,6 +138,10 @@ pub(super) fn checks(src: &SideSnapshot, s: &Settings) -> Vec<Check> {
             None,
         ),
         Some(slot) => slot_health(slot, src, s),
+    });
+    b.with(CheckId::SourceSyncs, &src.slot, |slot| match slot {
+        None => (Status::Unknown, format!("no slot {} to read", s.slot), None),
+        Some(slot) => syncs_check(slot, history, s, now_ms),
     });
 
     b.with(CheckId::SourcePublication, &src.publication, |p| {

@@ -3,6 +3,7 @@
 use super::*;
 use crate::config::Engine;
 use crate::logic::format::human_bytes;
+use crate::logic::syncs::Syncs;
 use crate::model::check::{Fix, Status};
 use crate::model::side::Side;
 use crate::model::snapshot::*;
@@ -16,7 +17,7 @@ fn native() -> Settings {
 }
 
 fn status_of(snap: &Snapshot, id: &str) -> (Status, String, Option<Fix>) {
-    let checks = evaluate(snap, &native());
+    let checks = evaluate(snap, &native(), &Syncs::once(snap));
     let c = checks
         .into_iter()
         .find(|c| c.id == id)
@@ -26,7 +27,7 @@ fn status_of(snap: &Snapshot, id: &str) -> (Status, String, Option<Fix>) {
 
 #[test]
 fn a_healthy_setup_passes_every_check() {
-    let checks = evaluate(&healthy(), &native());
+    let checks = evaluate(&healthy(), &native(), &Syncs::default());
     let failing: Vec<_> = checks.iter().filter(|c| c.status != Status::Ok).collect();
     assert!(failing.is_empty(), "{failing:#?}");
     assert_eq!(worst(&checks), Status::Ok);
@@ -194,7 +195,7 @@ fn a_destination_written_by_airbyte_may_hold_strings_for_uuid_and_vector_but_not
     }
     let airbyte = Settings::default();
     let column = |snap: &Snapshot, settings: &Settings| {
-        evaluate(snap, settings)
+        evaluate(snap, settings, &Syncs::once(snap))
             .into_iter()
             .find(|c| c.id == "dest.columns")
             .unwrap()
@@ -241,12 +242,15 @@ fn unreachable_destination_is_critical_and_leaves_its_checks_unknown() {
         "airbyte@localhost:5433/tasks_list".into(),
         Reach::Unreachable("cannot reach localhost:5433".into()),
     );
-    let checks = evaluate(&s, &native());
+    let checks = evaluate(&s, &native(), &Syncs::once(&s));
     let dest: Vec<&Check> = checks.iter().filter(|c| c.side == Side::Dest).collect();
     assert_eq!(dest[0].status, Status::Critical);
     assert!(dest[1..].iter().all(|c| c.status == Status::Unknown));
     // Same list of checks as when up: the screen does not jump.
-    assert_eq!(checks.len(), evaluate(&healthy(), &native()).len());
+    assert_eq!(
+        checks.len(),
+        evaluate(&healthy(), &native(), &Syncs::default()).len()
+    );
     assert_eq!(worst(&checks).exit_code(), 2);
 }
 
@@ -303,7 +307,7 @@ fn airbyte_with_wal_piling_up_and_no_heartbeat_table_is_told_to_add_one() {
     }
     let airbyte = Settings::default();
     let health = |snap: &Snapshot, settings: &Settings| {
-        evaluate(snap, settings)
+        evaluate(snap, settings, &Syncs::once(snap))
             .into_iter()
             .find(|c| c.id == "source.slot_health")
             .unwrap()
@@ -337,4 +341,104 @@ fn airbyte_with_wal_piling_up_and_no_heartbeat_table_is_told_to_add_one() {
     assert!(c.fix.is_none() && !c.detail.contains("heartbeat_action_query"));
     // A subscription keeps the slot moving by itself: no heartbeat advice.
     assert!(health(&s, &native()).fix.is_none());
+}
+
+/// The syncs check after feeding `polls` (slot active?, confirmed position) one second
+/// apart, judged at the last one.
+fn syncs_after(settings: &Settings, polls: &[Option<(bool, &str)>]) -> (Status, String) {
+    let mut history = Syncs::default();
+    let mut last = healthy();
+    for (i, p) in polls.iter().enumerate() {
+        let mut snap = healthy();
+        snap.taken_at_ms = 1_000 * i as i64;
+        snap.source.slot = match p {
+            None => Fetched::Ok(None),
+            Some((active, confirmed)) => {
+                let Fetched::Ok(Some(mut slot)) = snap.source.slot.clone() else {
+                    unreachable!()
+                };
+                slot.active = *active;
+                slot.confirmed_flush_lsn = Some(confirmed.to_string());
+                Fetched::Ok(Some(slot))
+            }
+        };
+        history.observe(&snap);
+        last = snap;
+    }
+    let c = evaluate(&last, settings, &history)
+        .into_iter()
+        .find(|c| c.id == "source.syncs")
+        .unwrap();
+    (c.status, c.detail)
+}
+
+#[test]
+fn a_slot_recreated_between_airbyte_syncs_means_the_next_sync_will_fail() {
+    let airbyte = Settings::default();
+    let polls = [Some((false, "0/100")), None, Some((false, "0/900"))];
+    let (status, detail) = syncs_after(&airbyte, &polls);
+    assert_eq!(status, Status::Critical, "{detail}");
+    assert!(
+        detail.starts_with("the next sync will fail: the slot was recreated"),
+        "{detail}"
+    );
+    assert!(
+        detail.contains("invalid_cdc_cursor_position_behavior"),
+        "{detail}"
+    );
+    // Once a sync has taken the slot, Airbyte has dealt with it.
+    let mut taken = polls.to_vec();
+    taken.push(Some((true, "0/900")));
+    assert_eq!(syncs_after(&airbyte, &taken).0, Status::Ok);
+    // A subscription takes it at once and skips what lay between: that stays said.
+    let (status, detail) = syncs_after(&native(), &taken);
+    assert_eq!(status, Status::Warning, "{detail}");
+    assert!(detail.contains("never reach the destination"), "{detail}");
+}
+
+#[test]
+fn a_slot_that_lost_its_wal_fails_the_next_airbyte_sync_and_an_idle_slot_is_not_a_fault() {
+    let airbyte = Settings::default();
+    let (status, detail) = syncs_after(&airbyte, &[Some((false, "0/100"))]);
+    assert_eq!(status, Status::Ok, "{detail}");
+    let mut snap = healthy();
+    if let Fetched::Ok(Some(slot)) = &mut snap.source.slot {
+        slot.active = false;
+        slot.wal_status = Some("lost".into());
+        slot.restart_lsn = None;
+    }
+    let c = evaluate(&snap, &airbyte, &Syncs::once(&snap))
+        .into_iter()
+        .find(|c| c.id == "source.syncs")
+        .unwrap();
+    assert_eq!(c.status, Status::Critical, "{}", c.detail);
+    assert!(c.detail.contains("(wal_status lost)"), "{}", c.detail);
+}
+
+#[test]
+fn a_one_shot_check_on_17_says_a_sync_is_overdue_against_the_configured_interval() {
+    let mut snap = healthy();
+    if let Fetched::Ok(Some(slot)) = &mut snap.source.slot {
+        slot.active = false;
+        slot.inactive_for_ms = Some(3 * 3_600_000);
+    }
+    let hourly = Settings {
+        sync_interval: Some(std::time::Duration::from_secs(3600)),
+        ..Settings::default()
+    };
+    let c = evaluate(&snap, &hourly, &Syncs::once(&snap))
+        .into_iter()
+        .find(|c| c.id == "source.syncs")
+        .unwrap();
+    assert_eq!(c.status, Status::Warning, "{}", c.detail);
+    assert_eq!(
+        c.detail,
+        "no sync for 3h00m, every ~1h00m (sync_interval): the next is 2h00m late — is the connection's schedule paused, or did its last job fail?"
+    );
+    // Without a schedule to judge by, an idle slot is what Airbyte's slots look like.
+    let c = evaluate(&snap, &Settings::default(), &Syncs::once(&snap))
+        .into_iter()
+        .find(|c| c.id == "source.syncs")
+        .unwrap();
+    assert_eq!(c.status, Status::Ok, "{}", c.detail);
 }

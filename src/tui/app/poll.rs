@@ -55,7 +55,9 @@ impl App {
         if self.pending_source && self.pending_dest {
             self.pair_samples();
         }
-        self.with_snapshot(|app, snap| app.checks = checks::evaluate(snap, &app.settings));
+        self.with_snapshot(|app, snap| {
+            app.checks = checks::evaluate(snap, &app.settings, app.tracker.syncs())
+        });
         self.clamp_selection();
         vec![]
     }
