@@ -5,6 +5,10 @@
 //! - one full-table hash scan of the source (`sum(hashtextextended(t::text, 0))`): the
 //!   floor, as no diff can read less than a whole side;
 //! - syncwatch's diff of `tache` (no re-check: nothing replicates here);
+//! - the same diff as Airbyte users run it between syncs: re-check on, the slot
+//!   `airbyte_slot` there and inactive (created after the differences were planted, so
+//!   all 120 are drift, none pending) — it must not wait for a consumer that is not
+//!   connected;
 //! - `reladiff` (PyPI) with `-j 4`, installed into a venv under /tmp when missing.
 //!
 //! Prints a table. Goal: at least 5× faster than reladiff, within 2× of the floor.
@@ -175,7 +179,7 @@ async fn main() -> color_eyre::Result<()> {
         .clone();
     // Enough shared buffers to hold the table: every tool reads from memory, as a
     // warmed-up server would serve it.
-    let conf: &[(&str, &str)] = &[("shared_buffers", "1GB")];
+    let conf: &[(&str, &str)] = &[("shared_buffers", "1GB"), ("wal_level", "logical")];
     let (source, dest) = tokio::task::spawn_blocking(move || {
         (Cluster::start(&bin, conf), Cluster::start(&bin, conf))
     })
@@ -226,6 +230,18 @@ async fn main() -> color_eyre::Result<()> {
     for ep in [&settings.source, &settings.dest] {
         lab::exec(ep, "VACUUM ANALYZE").await?;
     }
+    // Two statements: a slot cannot be created in a transaction that has written.
+    let admin = source.admin(lab::APP_DB);
+    lab::exec(
+        &admin,
+        "CREATE PUBLICATION airbyte_publication FOR TABLE utilisateur, tache",
+    )
+    .await?;
+    lab::exec(
+        &admin,
+        "SELECT pg_create_logical_replication_slot('airbyte_slot', 'pgoutput')",
+    )
+    .await?;
     println!(
         "filled and planted 3 × {PLANTED} differences in {:.1} s",
         t.elapsed().as_secs_f64()
@@ -270,6 +286,20 @@ async fn main() -> color_eyre::Result<()> {
     }
     let (floor, ours) = (median(floor), median(ours));
 
+    // Between Airbyte syncs: the re-check sees the slot inactive and answers at once.
+    let mut idle = Vec::new();
+    let mut idle_pending = 0;
+    let mut idle_found = 0;
+    for _ in 0..RUNS {
+        let t = Instant::now();
+        let d =
+            driver::diff_table(&settings, "public", "tache", &DiffOptions::default(), None).await?;
+        idle.push(t.elapsed().as_secs_f64());
+        idle_pending = d.pending.len();
+        idle_found = d.drift_count();
+    }
+    let idle = median(idle);
+
     let theirs = reladiff().and_then(|exe| time_reladiff(&exe, &settings));
 
     println!(
@@ -286,6 +316,13 @@ async fn main() -> color_eyre::Result<()> {
         ours,
         found_diffs,
         ours / floor
+    );
+    println!(
+        "{:<34} {:>8.2} s {:>12} {:>9.2}×",
+        "syncwatch diff, slot inactive",
+        idle,
+        format!("{idle_found} ({idle_pending} pending)"),
+        idle / floor
     );
     match &theirs {
         Ok((secs, n)) => println!(

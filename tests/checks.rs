@@ -17,6 +17,8 @@ use syncwatch::config::{Endpoint, Engine, Settings};
 use syncwatch::io::pg;
 use syncwatch::io::poll::poll_once;
 use syncwatch::logic::checks;
+use syncwatch::logic::divergence::{State, Tracker};
+use syncwatch::logic::mapping::Mapping;
 use syncwatch::logic::quote;
 use syncwatch::logic::syncs::Syncs;
 use syncwatch::model::check::{Check, Status};
@@ -1687,5 +1689,51 @@ async fn a_slot_recreated_or_advanced_between_airbyte_syncs_means_the_next_sync_
     let c = poll_syncs(s, &mut history).await;
     assert_eq!(c.status, Status::Critical, "{c:?}");
     assert!(c.detail.contains("was advanced from"), "{c:?}");
+    t.finish().await;
+}
+
+#[tokio::test]
+async fn a_table_airbyte_keeps_only_as_raw_records_is_recognised_not_missing() {
+    let mut t = tenant(&any_bin(), "rawonly").await;
+    t.settings.engine = Engine::Airbyte;
+    let s = &t.settings;
+    sql(
+        &t.dest_admin(),
+        &format!(
+            "DROP TABLE tache;
+             CREATE SCHEMA airbyte_internal AUTHORIZATION {user};
+             CREATE TABLE airbyte_internal.public_raw__stream_tache (
+                 _airbyte_raw_id varchar NOT NULL, _airbyte_extracted_at timestamptz NOT NULL,
+                 _airbyte_loaded_at timestamptz, _airbyte_data jsonb NOT NULL,
+                 _airbyte_meta jsonb NOT NULL, _airbyte_generation_id bigint);
+             ALTER TABLE airbyte_internal.public_raw__stream_tache OWNER TO {user};
+             INSERT INTO airbyte_internal.public_raw__stream_tache
+             VALUES ('r1', now(), now(), '{{\"id\": 1}}', '{{}}', 0)",
+            user = quote::ident("u_rawonly")
+        ),
+    )
+    .await;
+    let (snap, checks) = poll_with(s, &HashSet::new()).await;
+    expect(
+        &checks,
+        "dest.tables",
+        Status::Ok,
+        &["1 only as Airbyte raw tables in airbyte_internal"],
+    );
+    let mut tracker = Tracker::new(Mapping::new(s));
+    tracker.observe(&snap);
+    assert_eq!(
+        tracker.state(&("public".to_string(), "tache".to_string())),
+        State::Raw
+    );
+    let e = syncwatch::io::diff::diff_table(s, "public", "tache", &Default::default(), None)
+        .await
+        .unwrap_err();
+    assert!(
+        e.to_string().contains(
+            "kept by Airbyte as raw records only (airbyte_internal.public_raw__stream_tache)"
+        ),
+        "{e}"
+    );
     t.finish().await;
 }

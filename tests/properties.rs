@@ -26,6 +26,7 @@ fn sample() -> impl Strategy<Value = Sample> {
             dest: d.map(|(rows, exact)| RowCount { rows, exact }),
             passed,
             dest_present: present,
+            dest_raw: false,
         })
 }
 

@@ -2,7 +2,7 @@
 //! time, and always returns a [`SideSnapshot`] — a side that is down, stalled or refusing
 //! is a state in the snapshot, never an error.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant};
 
 use crate::config::{Endpoint, Engine, Settings};
@@ -168,10 +168,30 @@ impl SidePoller {
         let now = Instant::now();
         let planned = self.counts.plan(&raw, forced, s.exact_count_max_rows, now);
         count_exactly(&mut self.counts, c, &planned, forced).await?;
+        let fresh = if self.role == Side::Dest && s.engine == Engine::Airbyte {
+            let all: Vec<&RawTable> = raw.iter().collect();
+            match catalog::freshness(c, &all).await {
+                Ok(f) => f.into_iter().collect(),
+                Err(e) if is_fatal(&e) => return Err(e),
+                // A table dropped or locked meanwhile: freshness waits for the next poll.
+                Err(_) => HashMap::new(),
+            }
+        } else {
+            HashMap::new()
+        };
         // The catalog rows moved into the snapshot rather than cloned: with 10 000 tables
         // the copies of names and columns were a fifth of a poll's CPU.
         let now = Instant::now();
-        let tables = raw.into_iter().map(|t| self.table_info(t, now)).collect();
+        let tables = raw
+            .into_iter()
+            .map(|t| {
+                let freshness = fresh.get(&t.oid).copied();
+                TableInfo {
+                    freshness,
+                    ..self.table_info(t, now)
+                }
+            })
+            .collect();
         snap.tables = Fetched::Ok(tables);
         Ok(snap)
     }
@@ -191,6 +211,7 @@ impl SidePoller {
             rows,
             soft_delete_column,
             modifications: t.modifications,
+            freshness: None,
         }
     }
 }
@@ -290,11 +311,13 @@ fn part<T>(r: Result<T, PgError>) -> Result<Fetched<T>, PgError> {
 /// The tables the destination should be asked about: where the source's published and
 /// watched tables land there.
 pub fn wanted_on_dest(source: &SideSnapshot, mapping: &Mapping) -> Vec<TableKey> {
-    source
-        .tables
-        .ok()
-        .map(|ts| ts.iter().map(|t| mapping.dest_of(&t.key())).collect())
-        .unwrap_or_default()
+    let Some(tables) = source.tables.ok() else {
+        return Vec::new();
+    };
+    let mut keys: Vec<TableKey> = tables.iter().map(|t| mapping.dest_of(&t.key())).collect();
+    // Airbyte writing raw tables only keeps each table in `airbyte_internal`.
+    keys.extend(tables.iter().filter_map(|t| mapping.raw_of(&t.key())));
+    keys
 }
 
 /// One poll of both sides (source first, so the destination knows which tables to read).

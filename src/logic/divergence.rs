@@ -20,7 +20,7 @@ use serde::Serialize;
 use crate::logic::mapping::Mapping;
 use crate::logic::syncs::Syncs;
 use crate::model::lsn::Lsn;
-use crate::model::snapshot::{RowCount, Snapshot, TableInfo, TableKey};
+use crate::model::snapshot::{Freshness, RowCount, Snapshot, TableInfo, TableKey};
 
 /// Samples kept per table (the sparkline's width).
 pub const HISTORY: usize = 60;
@@ -38,6 +38,8 @@ pub struct Sample {
     pub dest: Option<RowCount>,
     /// The destination table exists.
     pub dest_present: bool,
+    /// Only Airbyte's raw table exists: records, not rows, so nothing to compare.
+    pub dest_raw: bool,
     /// Whether the consumer had passed the table's last change at this poll; `None`
     /// when the consumer's position was unknown.
     pub passed: Option<bool>,
@@ -59,6 +61,9 @@ pub enum State {
     Pending,
     Stuck,
     Missing,
+    /// Airbyte keeps only raw records for the table (`airbyte_internal`): one per
+    /// change, so its count is not the table's. Not a fault, and not compared.
+    Raw,
     Unknown,
 }
 
@@ -69,6 +74,7 @@ impl State {
             State::Pending => "pending",
             State::Stuck => "stuck",
             State::Missing => "missing",
+            State::Raw => "raw only",
             State::Unknown => "unknown",
         }
     }
@@ -81,6 +87,9 @@ pub fn classify(history: &VecDeque<Sample>) -> State {
     };
     if last.source.is_none() {
         return State::Unknown;
+    }
+    if last.dest_raw {
+        return State::Raw;
     }
     if !last.dest_present {
         return State::Missing;
@@ -125,6 +134,8 @@ pub struct TableHistory {
     pub samples: VecDeque<Sample>,
     /// The source's position at the poll where the table was last seen to change.
     pub last_change: Option<Lsn>,
+    /// What the destination's table says of its own freshness (Airbyte), as last read.
+    pub freshness: Option<Freshness>,
     last_mods: Option<i64>,
     last_rows: Option<i64>,
 }
@@ -186,7 +197,14 @@ impl Tracker {
                 let (schema, name) = self.mapping.dest_of(&t.key());
                 on_dest.get(&(schema.as_str(), name.as_str())).copied()
             };
+            let raw = dest.is_none()
+                && self.mapping.raw_of(&t.key()).is_some_and(|(schema, name)| {
+                    on_dest.contains_key(&(schema.as_str(), name.as_str()))
+                });
             let h = self.tables.entry(t.key()).or_default();
+            if dest_tables.is_some() {
+                h.freshness = dest.and_then(|d| d.freshness);
+            }
             let rows = t.rows.map(|r| r.rows);
             let first = h.samples.is_empty() && h.last_change.is_none();
             if first || t.modifications != h.last_mods || rows != h.last_rows {
@@ -206,7 +224,8 @@ impl Tracker {
                 source: t.rows,
                 dest: dest.and_then(|d| d.rows),
                 // Unknown destination (down) is not "missing".
-                dest_present: dest.is_some() || dest_tables.is_none(),
+                dest_present: dest.is_some() || raw || dest_tables.is_none(),
+                dest_raw: raw,
                 passed,
             });
             while h.samples.len() > HISTORY {
@@ -260,6 +279,7 @@ mod tests {
                 source: exact(s),
                 dest: exact(d),
                 dest_present: true,
+                dest_raw: false,
                 passed,
             })
             .collect()

@@ -54,13 +54,43 @@ impl Mapping {
         }
     }
 
-    /// Whether destination names are source names.
+    /// Whether destination names are source names, whatever the name. (Not for
+    /// Airbyte even without schema or prefix: `Tâche Ω` lands as `Tache__`.)
     pub fn is_identity(&self) -> bool {
-        self.airbyte
-            .as_ref()
-            .is_none_or(|a| a.schema.is_none() && a.prefix.is_empty())
+        self.airbyte.is_none()
+    }
+
+    /// The destination column that source column `name` is written to: Airbyte's
+    /// destination makes column names Postgres-friendly as it does table names
+    /// (`PostgresColumnNameGenerator`).
+    pub fn column_of(&self, name: &str) -> String {
+        match &self.airbyte {
+            None => name.to_string(),
+            Some(_) => airbyte_name(name),
+        }
+    }
+
+    /// Where Airbyte keeps source table `key` when it writes raw tables only (older
+    /// destinations, or "raw tables only" in the current one): one JSON record per
+    /// change in `airbyte_internal.<namespace>_raw__stream_<name>`, lower-cased, with a
+    /// run of underscores longer than any in the two names (`TypingDedupingUtil`).
+    pub fn raw_of(&self, (schema, name): &TableKey) -> Option<TableKey> {
+        let a = self.airbyte.as_ref()?;
+        let namespace = a.schema.as_deref().unwrap_or(schema);
+        let stream = format!("{}{name}", a.prefix);
+        let longest = format!("{namespace}{stream}")
+            .split(|c| c != '_')
+            .map(str::len)
+            .max()
+            .unwrap_or(0)
+            .max(1);
+        let raw = format!("{namespace}_raw{}stream_{stream}", "_".repeat(longest + 1));
+        Some((RAW_SCHEMA.to_string(), airbyte_name(&raw.to_lowercase())))
     }
 }
+
+/// The schema of Airbyte's raw tables (its destination's `raw_data_schema` default).
+pub const RAW_SCHEMA: &str = "airbyte_internal";
 
 /// A name as Airbyte's Postgres destination writes it.
 pub fn airbyte_name(name: &str) -> String {
@@ -133,7 +163,6 @@ mod tests {
         let key = ("public".to_string(), "tache".to_string());
         let mut s = Settings::default();
         assert_eq!(Mapping::new(&s).dest_of(&key), key);
-        assert!(Mapping::new(&s).is_identity());
         s.dest_schema = Some("airbyte dst".into());
         s.dest_prefix = "ab_".into();
         let m = Mapping::new(&s);
@@ -141,5 +170,45 @@ mod tests {
         assert!(!m.is_identity());
         s.engine = Engine::Native;
         assert_eq!(Mapping::new(&s).dest_of(&key), key);
+        assert!(Mapping::new(&s).is_identity());
+        assert_eq!(Mapping::new(&s).column_of("Tâche Ω"), "Tâche Ω");
+        assert_eq!(Mapping::new(&s).raw_of(&key), None);
+    }
+
+    #[test]
+    fn airbyte_renames_odd_names_even_without_schema_or_prefix() {
+        let m = Mapping::new(&Settings::default());
+        assert!(!m.is_identity());
+        let odd = ("public".to_string(), "Tâche Ω".to_string());
+        assert_eq!(m.dest_of(&odd), ("public".into(), "Tache__".into()));
+        assert_eq!(m.column_of("due date"), "due_date");
+        assert_eq!(m.column_of("id"), "id");
+    }
+
+    #[test]
+    fn raw_tables_are_named_as_airbytes_typing_deduping_names_them() {
+        let m = Mapping::new(&Settings::default());
+        let raw = |schema: &str, name: &str| m.raw_of(&(schema.into(), name.into())).unwrap();
+        assert_eq!(
+            raw("public", "tache"),
+            ("airbyte_internal".into(), "public_raw__stream_tache".into())
+        );
+        // The delimiter is longer than any run of underscores in the names.
+        assert_eq!(
+            raw("public__ab", "abab_users").1,
+            "public__ab_raw___stream_abab_users"
+        );
+        assert_eq!(raw("public", "Tâche Ω").1, "public_raw__stream_tache__");
+        let prefixed = Mapping::new(&Settings {
+            dest_prefix: "ab_".into(),
+            ..Settings::default()
+        });
+        assert_eq!(
+            prefixed
+                .raw_of(&("public".into(), "tache".into()))
+                .unwrap()
+                .1,
+            "public_raw__stream_ab_tache"
+        );
     }
 }

@@ -6,6 +6,7 @@ use serde::Serialize;
 use crate::logic::divergence::{State, Tracker};
 use crate::logic::format::{count_cell, difference_cell, version_label};
 use crate::model::check::{Check, Status, worst};
+use crate::model::lsn::Lsn;
 use crate::model::snapshot::RowCount;
 use crate::model::snapshot::{Reach, SideSnapshot, Snapshot};
 
@@ -27,6 +28,9 @@ struct TableJson {
     dest_exact: Option<bool>,
     difference: Option<i64>,
     state: State,
+    /// Airbyte: the destination table's newest `_airbyte_extracted_at` and `_ab_cdc_lsn`.
+    loaded_at: Option<String>,
+    applied_lsn: Option<Lsn>,
 }
 
 #[derive(Serialize)]
@@ -58,6 +62,7 @@ fn tables(snap: &Snapshot, tracker: &Tracker) -> Vec<TableJson> {
             let key = t.key();
             let last = tracker.history(&key).and_then(|h| h.back());
             let dest = last.and_then(|s| s.dest);
+            let fresh = tracker.table(&key).and_then(|h| h.freshness);
             TableJson {
                 schema: t.schema.clone(),
                 name: t.name.clone(),
@@ -67,15 +72,20 @@ fn tables(snap: &Snapshot, tracker: &Tracker) -> Vec<TableJson> {
                 dest_exact: dest.map(|r| r.exact),
                 difference: last.and_then(|s| s.difference()),
                 state: tracker.state(&key),
+                loaded_at: fresh.and_then(|f| f.loaded_at_ms).and_then(rfc3339),
+                applied_lsn: fresh.and_then(|f| f.applied_lsn),
             }
         })
         .collect()
 }
 
-fn taken_at(snap: &Snapshot) -> String {
-    chrono::DateTime::from_timestamp_millis(snap.taken_at_ms)
+fn rfc3339(ms: i64) -> Option<String> {
+    chrono::DateTime::from_timestamp_millis(ms)
         .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
-        .unwrap_or_default()
+}
+
+fn taken_at(snap: &Snapshot) -> String {
+    rfc3339(snap.taken_at_ms).unwrap_or_default()
 }
 
 /// The JSON document documented in the README.

@@ -3,6 +3,8 @@
 
 use serde::Serialize;
 
+use crate::model::lsn::Lsn;
+
 /// How a side answered this poll.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(tag = "state", content = "reason", rename_all = "snake_case")]
@@ -285,6 +287,22 @@ pub struct TableInfo {
     pub soft_delete_column: bool,
     /// Inserts + deletes so far (statistics): when it moves, the table changed.
     pub modifications: Option<i64>,
+    /// A destination table written by Airbyte: how fresh its data is.
+    pub freshness: Option<Freshness>,
+}
+
+/// What a table written by Airbyte says of itself. Each is read only where an index
+/// leads with its column (Airbyte's destination creates both), so that reading it is
+/// an index lookup and never a scan of a large table at every poll.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Freshness {
+    /// The newest `_airbyte_extracted_at`: when a row was last loaded (ms since epoch).
+    pub loaded_at_ms: Option<i64>,
+    /// The newest `_ab_cdc_lsn`: how far into the source's WAL the table is applied.
+    pub applied_lsn: Option<Lsn>,
+    /// Which of the two columns could be read through an index.
+    pub loaded_indexed: bool,
+    pub applied_indexed: bool,
 }
 
 impl TableInfo {

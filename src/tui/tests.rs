@@ -668,3 +668,42 @@ fn with_airbyte_the_slot_pane_tells_the_last_sync_and_new_rows_read_pending_not_
     assert!(!text.contains("stuck"), "{text}");
     assert!(text.contains("last sync 2m00s ago"), "{text}");
 }
+
+#[test]
+fn with_airbyte_each_table_says_when_its_rows_were_last_loaded() {
+    use crate::model::snapshot::Freshness;
+    let mut app = App::new(Settings::default(), T0);
+    app.utc_offset_secs = 0;
+    let mut snap = healthy();
+    if let Fetched::Ok(ts) = &mut snap.dest.tables {
+        for t in ts.iter_mut() {
+            t.freshness = Some(Freshness {
+                // tache loaded 3 minutes before the first poll; utilisateur not indexed.
+                loaded_at_ms: (t.name == "tache").then_some(T0 - 180_000),
+                loaded_indexed: t.name == "tache",
+                ..Freshness::default()
+            });
+        }
+    }
+    feed(&mut app, &snap, 2);
+    let text = screen(&render(&mut app, 120, 36));
+    assert!(text.contains("loaded"), "{text}");
+    let row = |name: &str| {
+        text.lines()
+            .find(|l| l.contains(&format!("│{name} ")))
+            .unwrap_or_default()
+            .to_string()
+    };
+    assert!(row("tache").contains("3m02s"), "{text}");
+    assert!(row("utilisateur").contains('—'), "{text}");
+    // The native engine has no such column.
+    let mut native = app_with_native_snap(&snap);
+    let text = screen(&render(&mut native, 120, 36));
+    assert!(!text.contains("loaded"), "{text}");
+}
+
+fn app_with_native_snap(snap: &Snapshot) -> App {
+    let mut app = app();
+    feed(&mut app, snap, 2);
+    app
+}

@@ -41,7 +41,7 @@ impl Theme {
             State::InSync => self.fg(Color::Green),
             State::Pending => self.fg(Color::Cyan),
             State::Stuck | State::Missing => self.fg(Color::Red).add_modifier(Modifier::BOLD),
-            State::Unknown => self.fg(Color::DarkGray),
+            State::Unknown | State::Raw => self.fg(Color::DarkGray),
         }
     }
 

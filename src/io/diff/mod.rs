@@ -101,6 +101,18 @@ pub async fn connect(settings: &Settings) -> Result<Sides, DiffError> {
     })
 }
 
+/// Airbyte's raw table for a source table, when that is all the destination has.
+async fn raw_only(
+    dst: &tokio_postgres::Client,
+    settings: &Settings,
+    schema: &str,
+    table: &str,
+) -> Option<(String, String)> {
+    let (rs, rt) = Mapping::new(settings).raw_of(&(schema.to_string(), table.to_string()))?;
+    pg::catalog::describe_table(dst, &rs, &rt).await.ok()??;
+    Some((rs, rt))
+}
+
 /// Connects and diffs one table: what the TUI spawns for the selected table.
 pub async fn diff_table(
     settings: &Settings,
@@ -269,8 +281,20 @@ async fn run(
     )
     .await?;
     let qualified = format!("{schema}.{table}");
+    let raw = match (&sd, &dd) {
+        (Some(_), None) => raw_only(dst, settings, schema, table).await,
+        _ => None,
+    };
     let (sd, dd) = match (sd, dd) {
         (Some(s), Some(d)) => (s, d),
+        _ if raw.is_some() => {
+            let _ = tokio::join!(commit(src), commit(dst));
+            let (rs, rt) = raw.unwrap_or_default();
+            return Err(DiffError::RawOnly {
+                table: qualified,
+                raw: format!("{rs}.{rt}"),
+            });
+        }
         (s, d) => {
             let _ = tokio::join!(commit(src), commit(dst));
             return Err(DiffError::Missing {

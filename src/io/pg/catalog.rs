@@ -7,9 +7,10 @@ use tokio_postgres::Client;
 use super::{Kind, PgError};
 use crate::logic::diff::sql::{ColumnInfo, TableDesc};
 use crate::logic::quote;
+use crate::model::lsn::Lsn;
 use crate::model::snapshot::{
-    Column, Extensions, PublicationInfo, PublishedTable, RawTable, ReplicaIdentity, RoleInfo,
-    ServerSettings, SlotInfo, SlotStats, SubState, SubscriptionInfo,
+    Column, Extensions, Freshness, PublicationInfo, PublishedTable, RawTable, ReplicaIdentity,
+    RoleInfo, ServerSettings, SlotInfo, SlotStats, SubState, SubscriptionInfo,
 };
 
 type R<T> = Result<T, PgError>;
@@ -346,6 +347,103 @@ pub async fn tables(c: &Client, schema: &str, extra: &[(String, String)]) -> R<V
         t.primary_key = names.unwrap_or_default();
     }
     Ok(tables)
+}
+
+/// Airbyte's columns that say how fresh a destination table is.
+pub const LOADED_AT: &str = "_airbyte_extracted_at";
+pub const APPLIED_LSN: &str = "_ab_cdc_lsn";
+
+/// Freshness of destination tables written by Airbyte, by oid. A column is read only
+/// where a valid, whole-table btree index leads with it: `max()` is then one index
+/// lookup, whatever the table's size. Airbyte's destination indexes both (the cursor
+/// in dedup mode, `_airbyte_extracted_at` always); a table without them gets `None`
+/// for that column rather than a full scan at every poll.
+pub async fn freshness(c: &Client, tables: &[&RawTable]) -> R<Vec<(u32, Freshness)>> {
+    let has = |t: &RawTable, col: &str| t.columns.iter().any(|c| c.name == col);
+    let candidates: Vec<&RawTable> = tables
+        .iter()
+        .copied()
+        .filter(|t| has(t, LOADED_AT) || has(t, APPLIED_LSN))
+        .collect();
+    if candidates.is_empty() {
+        return Ok(Vec::new());
+    }
+    let oids: Vec<u32> = candidates.iter().map(|t| t.oid).collect();
+    let indexed = c
+        .query(
+            "SELECT DISTINCT i.indrelid, a.attname::text
+               FROM pg_index i
+               JOIN pg_class ic ON ic.oid = i.indexrelid
+               JOIN pg_am am ON am.oid = ic.relam AND am.amname = 'btree'
+               JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0]
+              WHERE i.indrelid = ANY ($1::oid[]) AND i.indisvalid AND i.indpred IS NULL
+                AND a.attname IN ($2, $3)",
+            &[&oids, &LOADED_AT, &APPLIED_LSN],
+        )
+        .await
+        .map_err(q)?;
+    let indexed: std::collections::HashSet<(u32, String)> =
+        indexed.iter().map(|r| (r.get(0), r.get(1))).collect();
+    let is_indexed = |oid: u32, col: &str| indexed.contains(&(oid, col.to_string()));
+    let mut parts = Vec::new();
+    let mut out = Vec::new();
+    for t in candidates {
+        let loaded = is_indexed(t.oid, LOADED_AT);
+        let applied = is_indexed(t.oid, APPLIED_LSN);
+        out.push((
+            t.oid,
+            Freshness {
+                loaded_indexed: loaded,
+                applied_indexed: applied,
+                ..Freshness::default()
+            },
+        ));
+        if !loaded && !applied {
+            continue;
+        }
+        let from = quote::qualified(&t.schema, &t.name);
+        let loaded_expr = if loaded {
+            format!(
+                "(SELECT (extract(epoch FROM max({})) * 1000)::bigint FROM {from})",
+                quote::ident(LOADED_AT)
+            )
+        } else {
+            "NULL::bigint".to_string()
+        };
+        // A decimal that holds a 64-bit position; cast so that any numeric type reads.
+        let applied_expr = if applied {
+            format!(
+                "(SELECT max({})::numeric(20, 0)::text FROM {from})",
+                quote::ident(APPLIED_LSN)
+            )
+        } else {
+            "NULL::text".to_string()
+        };
+        parts.push(format!(
+            "SELECT {}::oid, {loaded_expr}, {applied_expr}",
+            t.oid
+        ));
+    }
+    if parts.is_empty() {
+        return Ok(out);
+    }
+    let rows = c.query(&parts.join(" UNION ALL "), &[]).await.map_err(q)?;
+    let at: std::collections::HashMap<u32, usize> = out
+        .iter()
+        .enumerate()
+        .map(|(i, (oid, _))| (*oid, i))
+        .collect();
+    for r in rows {
+        if let Some(&i) = at.get(&r.get::<_, u32>(0)) {
+            let f = &mut out[i].1;
+            f.loaded_at_ms = r.get(1);
+            f.applied_lsn = r
+                .get::<_, Option<String>>(2)
+                .and_then(|t| t.parse::<u64>().ok())
+                .map(Lsn);
+        }
+    }
+    Ok(out)
 }
 
 /// A table to count: schema, name, and whether soft-deleted rows are left out.

@@ -5,12 +5,14 @@ use std::collections::{HashMap, HashSet};
 
 use crate::config::{Engine, Settings};
 use crate::logic::format::abbreviate;
-use crate::logic::mapping::Mapping;
+use crate::logic::mapping::{Mapping, RAW_SCHEMA};
 use crate::logic::quote;
 use crate::logic::types;
 use crate::model::check::{Check, CheckId, Fix, Needs, Status};
 use crate::model::side::Side;
-use crate::model::snapshot::{SideSnapshot, SubscriptionInfo, TableInfo, is_airbyte_column};
+use crate::model::snapshot::{
+    SideSnapshot, SubscriptionInfo, TableInfo, TableKey, is_airbyte_column,
+};
 
 use super::common::{Builder, key_of, published_tables, reach_check, vector_check};
 
@@ -33,12 +35,15 @@ pub(super) fn checks(dst: &SideSnapshot, src: &SideSnapshot, s: &Settings) -> Ve
             return (Status::Unknown, "source tables unknown".into(), None);
         }
         let on_dest: HashSet<(&str, &str)> = dtables.iter().map(key_of).collect();
+        let found = |key: &TableKey| on_dest.contains(&(key.0.as_str(), key.1.as_str()));
+        // Airbyte writing raw tables only keeps a table as records in airbyte_internal.
+        let raw_only = |t: &TableInfo| {
+            !found(&mapping.dest_of(&t.key())) && mapping.raw_of(&t.key()).is_some_and(|k| found(&k))
+        };
+        let raw = source_tables.iter().filter(|t| raw_only(t)).count();
         let missing_tables: Vec<&TableInfo> = source_tables
             .iter()
-            .filter(|t| {
-                let (schema, name) = mapping.dest_of(&t.key());
-                !on_dest.contains(&(schema.as_str(), name.as_str()))
-            })
+            .filter(|t| !found(&mapping.dest_of(&t.key())) && !raw_only(t))
             .copied()
             .collect();
         let missing: Vec<String> = missing_tables
@@ -49,14 +54,18 @@ pub(super) fn checks(dst: &SideSnapshot, src: &SideSnapshot, s: &Settings) -> Ve
             })
             .collect();
         if missing.is_empty() {
-            (
-                Status::Ok,
+            let detail = if raw > 0 {
+                format!(
+                    "all {} published tables exist on the destination, {raw} only as Airbyte raw tables in {RAW_SCHEMA} (records, not rows: not compared)",
+                    source_tables.len()
+                )
+            } else {
                 format!(
                     "all {} published tables exist on the destination",
                     source_tables.len()
-                ),
-                None,
-            )
+                )
+            };
+            (Status::Ok, detail, None)
         } else {
             // Native replication applies into existing tables, so syncwatch can create
             // them; Airbyte creates its own (with its extra columns).
@@ -184,7 +193,8 @@ fn column_check(
             continue;
         };
         for sc in &st.columns {
-            match dt.columns.iter().find(|c| c.name == sc.name) {
+            let wanted = mapping.column_of(&sc.name);
+            match dt.columns.iter().find(|c| c.name == wanted) {
                 None => problems.push(format!("{}.{} missing", st.name, sc.name)),
                 Some(dc) if !fits(&sc.data_type, &dc.data_type) => problems.push(format!(
                     "{}.{} is {} on the source but {} on the destination",
@@ -195,7 +205,10 @@ fn column_check(
         }
         for dc in &dt.columns {
             if !is_airbyte_column(&dc.name)
-                && !st.columns.iter().any(|c| c.name == dc.name)
+                && !st
+                    .columns
+                    .iter()
+                    .any(|c| mapping.column_of(&c.name) == dc.name)
                 && dc.not_null
             {
                 problems.push(format!(

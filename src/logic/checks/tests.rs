@@ -442,3 +442,66 @@ fn a_one_shot_check_on_17_says_a_sync_is_overdue_against_the_configured_interval
         .unwrap();
     assert_eq!(c.status, Status::Ok, "{}", c.detail);
 }
+
+#[test]
+fn tables_airbyte_keeps_only_as_raw_records_are_not_missing() {
+    let mut snap = healthy();
+    if let Fetched::Ok(ts) = &mut snap.dest.tables {
+        // tache only as a raw table; utilisateur as a final table.
+        ts.retain(|t| t.name != "tache");
+        let mut raw = table("public_raw__stream_tache", false);
+        raw.schema = "airbyte_internal".into();
+        raw.rows = Some(RowCount {
+            rows: 37,
+            exact: true,
+        });
+        ts.push(raw);
+    }
+    let airbyte = Settings::default();
+    let checks = evaluate(&snap, &airbyte, &Syncs::once(&snap));
+    let tables = checks.iter().find(|c| c.id == "dest.tables").unwrap();
+    assert_eq!(tables.status, Status::Ok, "{}", tables.detail);
+    assert!(
+        tables
+            .detail
+            .contains("1 only as Airbyte raw tables in airbyte_internal"),
+        "{}",
+        tables.detail
+    );
+    let columns = checks.iter().find(|c| c.id == "dest.columns").unwrap();
+    assert_eq!(columns.status, Status::Ok, "{}", columns.detail);
+    let mut tracker =
+        crate::logic::divergence::Tracker::new(crate::logic::mapping::Mapping::new(&airbyte));
+    tracker.observe(&snap);
+    let key = ("public".to_string(), "tache".to_string());
+    assert_eq!(tracker.state(&key), crate::logic::divergence::State::Raw);
+    // For a subscription the same destination misses the table.
+    let checks = evaluate(&snap, &native(), &Syncs::once(&snap));
+    let tables = checks.iter().find(|c| c.id == "dest.tables").unwrap();
+    assert_eq!(tables.status, Status::Critical, "{}", tables.detail);
+}
+
+#[test]
+fn airbyte_renames_odd_column_names_and_the_column_check_follows() {
+    let mut snap = healthy();
+    if let Fetched::Ok(ts) = &mut snap.source.tables {
+        ts[0].columns[1].name = "due date".into();
+    }
+    if let Fetched::Ok(ts) = &mut snap.dest.tables {
+        ts[0].columns[1].name = "due_date".into();
+    }
+    let column = |s: &Settings| {
+        evaluate(&snap, s, &Syncs::once(&snap))
+            .into_iter()
+            .find(|c| c.id == "dest.columns")
+            .unwrap()
+    };
+    assert_eq!(column(&Settings::default()).status, Status::Ok);
+    let native = column(&native());
+    assert_eq!(native.status, Status::Critical);
+    assert!(
+        native.detail.contains("due date missing"),
+        "{}",
+        native.detail
+    );
+}

@@ -192,6 +192,11 @@ pub enum DiffError {
     NoCommonColumns {
         table: String,
     },
+    /// Airbyte keeps the table only as raw records (one per change, in JSON).
+    RawOnly {
+        table: String,
+        raw: String,
+    },
 }
 
 impl DiffError {
@@ -216,6 +221,10 @@ impl fmt::Display for DiffError {
                 error,
             } => write!(f, "cannot connect to the {side} {endpoint}: {error}"),
             DiffError::Query { side, error } => write!(f, "on the {side}: {error}"),
+            DiffError::RawOnly { table, raw } => write!(
+                f,
+                "table {table} is kept by Airbyte as raw records only ({raw}): a row-level diff needs its final table — turn off raw tables only in Airbyte's Postgres destination"
+            ),
             DiffError::Missing {
                 table,
                 present_on: None,

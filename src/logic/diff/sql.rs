@@ -658,14 +658,27 @@ pub fn build_shape(
                     canon: canonical(&quote::ident(&c.name), &c.base, &d.base),
                 });
             }
-            None => notes.push(format!(
-                "column {} is only on the source: not compared",
-                c.name
-            )),
+            None => {
+                // Airbyte's destination renames odd column names; the diff compares
+                // columns of the same name only.
+                let renamed = crate::logic::mapping::airbyte_name(&c.name);
+                notes.push(if renamed != c.name && dst.column(&renamed).is_some() {
+                    format!(
+                        "column {} arrives as {renamed} (Airbyte's name rules): not compared",
+                        c.name
+                    )
+                } else {
+                    format!("column {} is only on the source: not compared", c.name)
+                })
+            }
         }
     }
     for d in dst.columns.iter().filter(|c| !is_airbyte_column(&c.name)) {
-        if src.column(&d.name).is_none() {
+        let renamed_from_source = src
+            .columns
+            .iter()
+            .any(|c| c.name != d.name && crate::logic::mapping::airbyte_name(&c.name) == d.name);
+        if src.column(&d.name).is_none() && !renamed_from_source {
             notes.push(format!(
                 "column {} is only on the destination: not compared",
                 d.name

@@ -87,6 +87,8 @@ pub struct TableRow<'a> {
     pub state: State,
     /// A side is down: the counts are the last known, not current.
     pub stale: bool,
+    /// Airbyte: when the destination's table last had rows loaded.
+    pub loaded_at_ms: Option<i64>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -262,6 +264,11 @@ impl App {
             })
             .map(|(key, h)| {
                 let last = h.back();
+                let loaded_at_ms = self
+                    .tracker
+                    .table(key)
+                    .and_then(|t| t.freshness)
+                    .and_then(|f| f.loaded_at_ms);
                 TableRow {
                     key,
                     source: last.and_then(|s| s.source),
@@ -269,6 +276,7 @@ impl App {
                     difference: last.and_then(|s| s.difference()),
                     state: classify(h),
                     stale,
+                    loaded_at_ms,
                 }
             })
             .collect();
@@ -348,6 +356,7 @@ fn state_rank(s: State) -> u8 {
         State::Missing => 1,
         State::Pending => 2,
         State::Unknown => 3,
-        State::InSync => 4,
+        State::Raw => 4,
+        State::InSync => 5,
     }
 }

@@ -1,11 +1,13 @@
-//! Per-table divergence: source rows, destination rows, Δ, a trend of Δ, the state.
+//! Per-table divergence: source rows, destination rows, Δ, (Airbyte) when the
+//! destination table was last loaded, a trend of Δ, the state.
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Cell, Row, Table};
 
-use crate::logic::format::{count_cell, difference_cell};
+use crate::config::Engine;
+use crate::logic::format::{age_ms, count_cell, difference_cell};
 use crate::tui::app::{App, Pane};
 use crate::tui::theme::Theme;
 
@@ -53,6 +55,8 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     let block = Block::bordered()
         .title(Line::from(title))
         .border_style(theme.border(focused));
+    // Airbyte's destination tables say when they were last loaded: worth a column.
+    let airbyte = app.settings.engine == Engine::Airbyte;
     let inner_height = area.height.saturating_sub(3) as usize;
     let start = window_start(app.table_selected, inner_height, rows.len());
     let body: Vec<Row> = rows
@@ -66,11 +70,22 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
             } else {
                 format!("{}.{}", r.key.0, r.key.1)
             };
-            let row = Row::new(vec![
+            let mut cells = vec![
                 Cell::from(name),
                 Cell::from(Line::from(count_cell(r.source)).right_aligned()),
                 Cell::from(Line::from(count_cell(r.dest)).right_aligned()),
                 Cell::from(Line::from(difference_cell(r.difference)).right_aligned()),
+            ];
+            if airbyte {
+                let loaded = match r.loaded_at_ms {
+                    Some(at) => age_ms((app.now_ms - at).max(0)),
+                    None => "—".to_string(),
+                };
+                cells.push(Cell::from(
+                    Line::from(Span::styled(loaded, theme.dim())).right_aligned(),
+                ));
+            }
+            cells.extend([
                 Cell::from(Span::styled(
                     sparkline(&app.trend(r.key), TREND_WIDTH),
                     theme.dim(),
@@ -81,6 +96,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
                     Cell::from(Span::styled(r.state.label(), theme.state(r.state)))
                 },
             ]);
+            let row = Row::new(cells);
             let row = if r.stale { row.style(theme.dim()) } else { row };
             if i == app.table_selected {
                 row.style(theme.selected())
@@ -89,28 +105,29 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
             }
         })
         .collect();
-    let header = Row::new(vec![
+    let mut header = vec![
         Cell::from("table"),
         Cell::from(Line::from("source").right_aligned()),
         Cell::from(Line::from("dest").right_aligned()),
         Cell::from(Line::from("Δ").right_aligned()),
-        Cell::from("trend"),
-        Cell::from("state"),
-    ])
-    .style(theme.title());
-    let table = Table::new(
-        body,
-        [
-            Constraint::Fill(1),
-            Constraint::Length(12),
-            Constraint::Length(12),
-            Constraint::Length(9),
-            Constraint::Length(TREND_WIDTH as u16),
-            Constraint::Length(9),
-        ],
-    )
-    .header(header)
-    .block(block);
+    ];
+    let mut widths = vec![
+        Constraint::Fill(1),
+        Constraint::Length(12),
+        Constraint::Length(12),
+        Constraint::Length(9),
+    ];
+    if airbyte {
+        header.push(Cell::from(Line::from("loaded").right_aligned()));
+        widths.push(Constraint::Length(7));
+    }
+    header.extend([Cell::from("trend"), Cell::from("state")]);
+    widths.extend([
+        Constraint::Length(TREND_WIDTH as u16),
+        Constraint::Length(9),
+    ]);
+    let header = Row::new(header).style(theme.title());
+    let table = Table::new(body, widths).header(header).block(block);
     frame.render_widget(table, area);
     if rows.is_empty() {
         let msg = if app.source.snap.is_none() {
