@@ -253,6 +253,52 @@ async fn rows_removed_behind_airbytes_back_read_stuck_once_a_sync_has_passed_the
     }
     assert_eq!(w.state("utilisateur"), State::InSync, "{}", w.describe());
     assert!(w.syncs().last().is_some_and(|s| s.ended_at_ms.is_some()));
+
+    // A row only on the destination: a delete on its way, or drift? The monitor knows
+    // the source table has not changed since the sync passed it; a one-shot diff
+    // between syncs cannot tell and holds it back.
+    lab.dst(
+        "INSERT INTO tache (id, title, is_completed, utilisateur_id,
+                            _airbyte_raw_id, _airbyte_extracted_at, _airbyte_meta,
+                            _airbyte_generation_id)
+         SELECT 999999, 'only here', false, utilisateur_id, 'extra', now(), '{}', 0
+           FROM tache LIMIT 1",
+    )
+    .await;
+    w.poll().await;
+    let settled = w
+        .tracker
+        .table(&key("tache"))
+        .and_then(|h| h.settled_modifications);
+    assert!(settled.is_some(), "{}", w.describe());
+    let monitors = DiffOptions {
+        read_horizon: w.syncs().read_horizon(),
+        settled_modifications: settled,
+        ..DiffOptions::default()
+    };
+    let d = diff_table(&lab.settings(), "public", "tache", &monitors, None)
+        .await
+        .unwrap_or_else(|e| panic!("diff: {e}"));
+    assert_eq!(
+        (d.missing.len(), d.extra.len(), d.pending.len()),
+        (3, 1, 0),
+        "{}",
+        summary(&d)
+    );
+    let d = diff_table(
+        &lab.settings(),
+        "public",
+        "tache",
+        &DiffOptions::default(),
+        None,
+    )
+    .await
+    .unwrap_or_else(|e| panic!("diff: {e}"));
+    assert!(
+        d.extra.is_empty() && keys(&d.pending).contains(&vec!["999999".to_string()]),
+        "without the monitor's knowledge the extra row waits: {}",
+        summary(&d)
+    );
 }
 
 /// One case of [`soft_and_hard_deletes_are_counted_as_the_destination_keeps_them`].

@@ -137,6 +137,9 @@ pub struct TableHistory {
     /// What the destination's table says of its own freshness (Airbyte), as last read.
     pub freshness: Option<Freshness>,
     last_mods: Option<i64>,
+    /// The source's insert + delete counter at the last poll that saw the consumer
+    /// past the table's last change.
+    pub settled_modifications: Option<i64>,
     last_rows: Option<i64>,
 }
 
@@ -218,6 +221,11 @@ impl Tracker {
             let passed = match (applied, h.last_change) {
                 (Some(a), Some(c)) => Some(a >= c),
                 _ => None,
+            };
+            h.settled_modifications = if passed == Some(true) {
+                t.modifications
+            } else {
+                None
             };
             h.samples.push_back(Sample {
                 at_ms: snap.taken_at_ms,

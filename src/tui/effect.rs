@@ -23,7 +23,16 @@ pub enum Effect {
     StartTraffic(u32),
     /// Stop the traffic, or give up starting it.
     StopTraffic,
-    /// Diff this table in the background; the consumer is known to have read rows
-    /// older than this transaction horizon (from the syncs the tracker saw).
-    Diff(TableKey, Option<u64>),
+    /// Diff this table in the background, with what the tracker knows of the consumer.
+    Diff(TableKey, DiffHints),
+}
+
+/// What the monitor knows that a one-shot diff cannot: which rows the consumer has
+/// certainly read. See [`crate::io::diff::DiffOptions`].
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct DiffHints {
+    /// A transaction horizon the consumer has read past (from the syncs seen).
+    pub read_horizon: Option<u64>,
+    /// The table's insert + delete counter when the consumer was seen past its last change.
+    pub settled_modifications: Option<i64>,
 }

@@ -14,7 +14,7 @@ use crate::logic::fixplan::{self, Step};
 use crate::model::snapshot::TableKey;
 
 use super::action::{Action, DiffProgress, LogLevel, SeedProgress, TrafficReport};
-use super::effect::Effect;
+use super::effect::{DiffHints, Effect};
 
 /// Whether the loop goes on after an effect.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -82,8 +82,8 @@ impl Effects {
                     stop.cancel();
                 }
             }
-            Effect::Diff(key, horizon) => {
-                spawn_diff(self.settings.clone(), key, horizon, self.out.clone())
+            Effect::Diff(key, hints) => {
+                spawn_diff(self.settings.clone(), key, hints, self.out.clone())
             }
         }
         Flow::Continue
@@ -268,7 +268,7 @@ fn spawn_seed(
 fn spawn_diff(
     settings: Settings,
     key: TableKey,
-    read_horizon: Option<u64>,
+    hints: DiffHints,
     out: mpsc::UnboundedSender<Action>,
 ) {
     tokio::spawn(async move {
@@ -282,7 +282,8 @@ fn spawn_diff(
                 }));
             });
         let opts = crate::io::diff::DiffOptions {
-            read_horizon,
+            read_horizon: hints.read_horizon,
+            settled_modifications: hints.settled_modifications,
             ..Default::default()
         };
         let name = format!("{}.{}", key.0, key.1);

@@ -529,7 +529,10 @@ fn d_diffs_the_selected_table_in_the_background_and_shows_the_result() {
     feed(&mut app, &healthy(), 1);
     assert_eq!(
         app.update(Action::Diff),
-        vec![Effect::Diff(("public".into(), "tache".into()), None)]
+        vec![Effect::Diff(
+            ("public".into(), "tache".into()),
+            crate::tui::effect::DiffHints::default()
+        )]
     );
     assert!(app.update(Action::Diff).is_empty(), "one diff at a time");
     app.update(Action::DiffProgress(DiffProgress {

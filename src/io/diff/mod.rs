@@ -53,6 +53,11 @@ pub struct DiffOptions {
     /// rows written before it are judged even before the slot confirms them (Airbyte
     /// confirms a sync's position only when the next one starts).
     pub read_horizon: Option<u64>,
+    /// The source table's insert + delete counter at a poll where the consumer had
+    /// passed the table's last change (from a monitor). While the counter still reads
+    /// that, no row was deleted since: rows only on the destination are drift, not
+    /// deletes on their way. Without it they wait as pending while the consumer is behind.
+    pub settled_modifications: Option<i64>,
 }
 
 impl Default for DiffOptions {
@@ -73,6 +78,7 @@ impl Default for DiffOptions {
             recheck_max_rows: 100_000,
             statement_timeout: Duration::from_secs(600),
             read_horizon: None,
+            settled_modifications: None,
         }
     }
 }
@@ -1006,6 +1012,36 @@ async fn hold_back_unread(
         *list = judged;
         out.pending.extend(unread);
     }
-    out.pending.append(&mut out.extra);
+    if !extras_settled(src, shape, opts).await? {
+        out.pending.append(&mut out.extra);
+    }
     Ok(())
+}
+
+/// Whether the source table has seen no insert or delete since the monitor saw the
+/// consumer pass its last change.
+async fn extras_settled(
+    src: &Client,
+    shape: &Shape,
+    opts: &DiffOptions,
+) -> Result<bool, DiffError> {
+    let Some(settled) = opts.settled_modifications else {
+        return Ok(false);
+    };
+    let now: Option<i64> = src
+        .query_one(
+            &format!(
+                "SELECT (pg_stat_get_tuples_inserted(c) + pg_stat_get_tuples_deleted(c))::bigint
+                   FROM (SELECT {}::regclass::oid AS c) t",
+                crate::logic::quote::literal(&shape.src_table)
+            ),
+            &[],
+        )
+        .await
+        .map_err(|e| DiffError::Query {
+            side: Side::Source,
+            error: PgError::from_query(&e),
+        })?
+        .get(0);
+    Ok(now == Some(settled))
 }

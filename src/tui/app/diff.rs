@@ -2,7 +2,7 @@
 //! footer and its report in a popup.
 
 use crate::tui::action::{DiffProgress, LogLevel};
-use crate::tui::effect::Effect;
+use crate::tui::effect::{DiffHints, Effect};
 use crate::tui::popups::Popup;
 
 use super::{App, Diffing};
@@ -27,7 +27,14 @@ impl App {
                 total: 0,
             },
         });
-        vec![Effect::Diff(key, self.tracker.syncs().read_horizon())]
+        let hints = DiffHints {
+            read_horizon: self.tracker.syncs().read_horizon(),
+            settled_modifications: self
+                .tracker
+                .table(&key)
+                .and_then(|h| h.settled_modifications),
+        };
+        vec![Effect::Diff(key, hints)]
     }
 
     pub(super) fn diff_progress(&mut self, p: DiffProgress) -> Vec<Effect> {
