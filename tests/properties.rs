@@ -1131,3 +1131,43 @@ proptest! {
         prop_assert_eq!(found, truth(&src, &dst, &int_cols));
     }
 }
+
+// The slot's timeline: polls with random gaps (a side down for a while), positions that
+// mostly grow and sometimes jump backwards (a server replaced or restored).
+proptest! {
+    #[test]
+    fn the_timeline_stays_bounded_ordered_and_its_lag_is_monotone(
+        steps in proptest::collection::vec((1i64..120_000, 0u64..50_000, any::<bool>()), 1..400),
+        window_s in 60i64..7200,
+    ) {
+        use syncwatch::logic::timeline::{Behind, MAX_POINTS, Point, Timeline};
+        use syncwatch::model::lsn::Lsn;
+        let mut t = Timeline::new(window_s * 1000);
+        let (mut at, mut pos) = (0i64, 1_000_000u64);
+        for (gap, grow, back) in steps {
+            at += gap;
+            // One step in fifty goes backwards.
+            pos = if back && grow % 50 == 0 { pos / 2 } else { pos + grow };
+            t.push(Point { at_ms: at, source: Lsn(pos), ..Point::default() });
+            let pts: Vec<Point> = t.points().iter().copied().collect();
+            prop_assert!(pts.len() <= MAX_POINTS + 1);
+            prop_assert!(pts.last().unwrap().at_ms - pts[0].at_ms <= t.window_ms());
+            for w in pts.windows(2) {
+                prop_assert!(w[0].at_ms <= w[1].at_ms && w[0].source <= w[1].source);
+            }
+            // A consumer further along is never further behind; never behind in the future.
+            let mut last_ms = i64::MAX;
+            for p in &pts {
+                match t.behind(Some(p.source), at) {
+                    Behind::By(ms) | Behind::AtLeast(ms) => {
+                        prop_assert!(ms >= 0 && ms <= at - pts[0].at_ms);
+                        prop_assert!(ms <= last_ms);
+                        last_ms = ms;
+                    }
+                    Behind::Unknown => prop_assert!(false, "a kept position is known"),
+                }
+            }
+            prop_assert_eq!(t.behind(Some(Lsn(pos)), at), Behind::By(0));
+        }
+    }
+}

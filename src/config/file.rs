@@ -26,6 +26,9 @@ pub struct FileConfig {
     pub exact_count_max_rows: Option<u64>,
     pub retained_wal_warning_mb: Option<u64>,
     pub retained_wal_critical_mb: Option<u64>,
+    pub forecast_warning: Option<String>,
+    pub forecast_critical: Option<String>,
+    pub history: Option<String>,
     pub read_only: Option<bool>,
 }
 
@@ -112,8 +115,22 @@ impl FileConfig {
         if let Some(mb) = self.retained_wal_critical_mb {
             s.retained_wal_critical_bytes = mb << 20;
         }
+        if let Some(v) = &self.forecast_warning {
+            s.forecast_warning = super::duration("config `forecast_warning`", v)?;
+        }
+        if let Some(v) = &self.forecast_critical {
+            s.forecast_critical = super::duration("config `forecast_critical`", v)?;
+        }
+        if let Some(v) = &self.history {
+            s.history = super::duration("config `history`", v)?;
+        }
         if let Some(ro) = self.read_only {
             s.read_only = ro;
+        }
+        if s.forecast_critical > s.forecast_warning {
+            return Err(ConfigError(
+                "config `forecast_critical`: must not exceed forecast_warning".to_string(),
+            ));
         }
         if s.retained_wal_warning_bytes > s.retained_wal_critical_bytes {
             return Err(ConfigError(

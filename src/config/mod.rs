@@ -286,6 +286,13 @@ pub struct Settings {
     pub exact_count_max_rows: u64,
     pub retained_wal_warning_bytes: u64,
     pub retained_wal_critical_bytes: u64,
+    /// Retained WAL that will break something (invalidate the slot, or reach the
+    /// critical threshold) within this long at its current growth warns…
+    pub forecast_warning: Duration,
+    /// …and within this long is critical.
+    pub forecast_critical: Duration,
+    /// How much of the slot's history the live view keeps (its charts' window).
+    pub history: Duration,
     pub read_only: bool,
     /// Things worth telling the user that are not errors (e.g. an open `.pgpass`).
     pub warnings: Vec<String>,
@@ -309,6 +316,9 @@ impl Default for Settings {
             exact_count_max_rows: 1_000_000,
             retained_wal_warning_bytes: 1 << 30,
             retained_wal_critical_bytes: 10 << 30,
+            forecast_warning: Duration::from_secs(6 * 3600),
+            forecast_critical: Duration::from_secs(3600),
+            history: Duration::from_secs(3600),
             read_only: false,
             warnings: Vec::new(),
         }

@@ -12,4 +12,5 @@ pub mod quote;
 pub mod report;
 pub mod seed;
 pub mod syncs;
+pub mod timeline;
 pub mod types;

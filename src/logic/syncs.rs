@@ -10,6 +10,7 @@
 use std::collections::VecDeque;
 
 use crate::logic::format::age_ms;
+use crate::logic::timeline::{Behind, Point, Timeline};
 use crate::model::lsn::Lsn;
 use crate::model::snapshot::Snapshot;
 
@@ -94,9 +95,24 @@ pub struct Syncs {
     /// consumer has taken the slot since.
     broken: Option<SlotBreak>,
     taken_since_break: bool,
+    /// Positions, retained WAL and lag over the last hour (or the configured window).
+    timeline: Timeline,
+    /// What PostgreSQL itself says at the last poll: the walsender's measured lag
+    /// (`pg_stat_replication`, while a consumer is connected) and, 17+, how long the
+    /// slot has been without one.
+    reported_lag_ms: Option<i64>,
+    inactive_for_ms: Option<i64>,
 }
 
 impl Syncs {
+    /// Keeps `window_ms` of the slot's history (the default is an hour).
+    pub fn with_window(window_ms: i64) -> Syncs {
+        Syncs {
+            timeline: Timeline::new(window_ms),
+            ..Syncs::default()
+        }
+    }
+
     /// What one poll alone shows: for a one-shot `check`.
     pub fn once(snap: &Snapshot) -> Syncs {
         let mut s = Syncs::default();
@@ -118,6 +134,7 @@ impl Syncs {
                 *self = Syncs {
                     seen_slot: true,
                     gone_since,
+                    timeline: Timeline::new(self.timeline.window_ms()),
                     ..Syncs::default()
                 };
             }
@@ -133,6 +150,7 @@ impl Syncs {
             if new < old {
                 *self = Syncs {
                     seen_slot: true,
+                    timeline: std::mem::take(&mut self.timeline),
                     ..Syncs::default()
                 };
                 self.break_at(SlotBreak::Recreated { at_ms: now });
@@ -183,6 +201,20 @@ impl Syncs {
             }
             _ => {}
         }
+        self.reported_lag_ms = slot.reported_lag_ms.filter(|_| slot.active);
+        self.inactive_for_ms = slot.inactive_for_ms.filter(|_| !slot.active);
+        if let Some(source) = current {
+            self.timeline.push(Point {
+                at_ms: now,
+                source,
+                retained: slot.retained_bytes,
+                lag_bytes: slot.lag_bytes,
+                lag_ms: None,
+                safe_wal_size: slot.safe_wal_size,
+            });
+            let lag = self.behind(now).ms();
+            self.timeline.set_last_lag(lag);
+        }
         let horizon = snap.source.xmin_horizon;
         if !slot.active {
             self.idle_lsn = current;
@@ -218,6 +250,28 @@ impl Syncs {
     /// position, or what the newest finished session reached, whichever is further.
     pub fn applied(&self) -> Option<Lsn> {
         self.confirmed.max(self.reached)
+    }
+
+    /// How far behind in time the destination is: when the source was at the position
+    /// the consumer has applied. Before the timeline reaches back that far, PostgreSQL's
+    /// own figures stand in: the walsender's measured lag while a consumer is connected,
+    /// and (17+) how long the slot has been idle — a lower bound, since what the last
+    /// sync read was written before it started.
+    pub fn behind(&self, now_ms: i64) -> Behind {
+        let seen = self.timeline.behind(self.applied(), now_ms);
+        match seen {
+            Behind::By(_) => seen,
+            _ => match (self.reported_lag_ms, self.inactive_for_ms, seen) {
+                (Some(ms), _, _) => Behind::By(ms),
+                (None, Some(idle), Behind::AtLeast(ms)) => Behind::AtLeast(ms.max(idle)),
+                (None, Some(idle), _) => Behind::AtLeast(idle),
+                _ => seen,
+            },
+        }
+    }
+
+    pub fn timeline(&self) -> &Timeline {
+        &self.timeline
     }
 
     fn break_at(&mut self, what: SlotBreak) {
@@ -317,6 +371,16 @@ pub fn overdue(
         configured: configured.is_some(),
         late_ms,
     })
+}
+
+/// When the next sync is due: a configured interval after the last one ended, or the
+/// usual gap after the last one started.
+pub fn next_due_ms(syncs: &Syncs, configured: Option<std::time::Duration>) -> Option<i64> {
+    let last = syncs.last()?;
+    match configured {
+        Some(d) => Some(last.ended_at_ms? + i64::try_from(d.as_millis()).ok()?),
+        None => Some(last.started_at_ms + syncs.interval_ms()?),
+    }
 }
 
 /// One line about the syncs for the slot pane: the one running, or the last one, the

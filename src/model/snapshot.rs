@@ -100,6 +100,9 @@ pub struct SlotInfo {
     pub invalidation_reason: Option<String>,
     /// 17+: how long ago `inactive_since` was, by the server's clock.
     pub inactive_for_ms: Option<i64>,
+    /// The walsender's own lag measure (`pg_stat_replication`: replay, else flush) while
+    /// a consumer is connected.
+    pub reported_lag_ms: Option<i64>,
     /// 14+, from pg_stat_replication_slots.
     pub stats: Option<SlotStats>,
 }

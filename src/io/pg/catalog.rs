@@ -107,8 +107,10 @@ pub async fn slot(c: &Client, version: i32, name: &str) -> R<Option<SlotInfo>> {
                 restart_lsn::text, confirmed_flush_lsn::text,
                 pg_wal_lsn_diff(pg_current_wal_lsn(), restart_lsn)::bigint,
                 pg_wal_lsn_diff(pg_current_wal_lsn(), confirmed_flush_lsn)::bigint,
-                wal_status, safe_wal_size, {}, {}, {}, {}
-         FROM pg_replication_slots WHERE slot_name = $1",
+                wal_status, safe_wal_size, {}, {}, {}, {},
+                (SELECT (extract(epoch FROM coalesce(r.replay_lag, r.flush_lag)) * 1000)::bigint
+                   FROM pg_stat_replication r WHERE r.pid = s.active_pid)
+         FROM pg_replication_slots s WHERE slot_name = $1",
         since(version, 160000, "conflicting", "boolean"),
         since(version, 170000, "inactive_since::text", "text"),
         since(version, 170000, "invalidation_reason", "text"),
@@ -140,6 +142,7 @@ pub async fn slot(c: &Client, version: i32, name: &str) -> R<Option<SlotInfo>> {
         inactive_since: row.get(13),
         invalidation_reason: row.get(14),
         inactive_for_ms: row.get(15),
+        reported_lag_ms: row.get(16),
         stats: None,
     };
     if version >= 140000 {

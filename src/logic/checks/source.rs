@@ -2,8 +2,9 @@
 //! covers, replica identity, pgvector.
 
 use crate::config::{Engine, Settings};
-use crate::logic::format::{abbreviate, human_bytes};
+use crate::logic::format::{abbreviate, age_ms, human_bytes};
 use crate::logic::quote;
+use crate::logic::timeline::{self, Breaks};
 use crate::model::check::{Check, CheckId, Fix, Status};
 use crate::model::side::Side;
 use crate::model::snapshot::{
@@ -137,7 +138,7 @@ pub(super) fn checks(src: &SideSnapshot, s: &Settings, history: &Syncs, now_ms: 
             format!("no slot {} to watch", s.slot),
             None,
         ),
-        Some(slot) => slot_health(slot, src, s),
+        Some(slot) => with_forecast(slot_health(slot, src, s), slot, s, history, now_ms),
     });
     b.with(CheckId::SourceSyncs, &src.slot, |slot| match slot {
         None => (Status::Unknown, format!("no slot {} to read", s.slot), None),
@@ -390,6 +391,57 @@ fn slot_health(slot: &SlotInfo, src: &SideSnapshot, s: &Settings) -> (Status, St
     } else {
         (Status::Ok, detail, None)
     }
+}
+
+/// The slot health check, made worse when retained WAL at its current growth breaks
+/// something within `forecast_warning`/`forecast_critical`: the slot invalidated
+/// (`max_slot_wal_keep_size` set), else the critical size reached. With Airbyte, growth
+/// between syncs is normal: only a break due before the next sync counts.
+fn with_forecast(
+    (status, detail, fix): (Status, String, Option<Fix>),
+    slot: &SlotInfo,
+    s: &Settings,
+    history: &Syncs,
+    now_ms: i64,
+) -> (Status, String, Option<Fix>) {
+    if slot.wal_status.as_deref() == Some("lost") || slot.invalidation_reason.is_some() {
+        return (status, detail, fix);
+    }
+    let Some(f) = history.timeline().retained_rate().and_then(|rate| {
+        timeline::forecast(
+            slot.retained_bytes.unwrap_or(0),
+            slot.safe_wal_size,
+            s.retained_wal_critical_bytes,
+            rate,
+        )
+    }) else {
+        return (status, detail, fix);
+    };
+    let due = crate::logic::syncs::next_due_ms(history, s.sync_interval);
+    if s.engine == Engine::Airbyte && due.is_some_and(|d| d - now_ms < f.in_ms) {
+        return (status, detail, fix);
+    }
+    let ms = |d: std::time::Duration| i64::try_from(d.as_millis()).unwrap_or(i64::MAX);
+    let by_time = if f.in_ms <= ms(s.forecast_critical) {
+        Status::Critical
+    } else if f.in_ms <= ms(s.forecast_warning) {
+        Status::Warning
+    } else {
+        return (status, detail, fix);
+    };
+    let what = match f.breaks {
+        Breaks::Invalidated => "the slot is invalidated (max_slot_wal_keep_size)".to_string(),
+        Breaks::Critical => format!(
+            "it reaches {}",
+            human_bytes(s.retained_wal_critical_bytes as i64)
+        ),
+    };
+    let detail = format!(
+        "{detail} — growing {}/s: {what} in ~{} at this rate",
+        human_bytes(f.rate.round() as i64),
+        age_ms(f.in_ms)
+    );
+    (status.max(by_time), detail, fix)
 }
 
 fn publication_check(

@@ -505,3 +505,48 @@ fn airbyte_renames_odd_column_names_and_the_column_check_follows() {
         native.detail
     );
 }
+
+/// A slot retaining `mb_per_s` more WAL each second for two minutes, with `safe_mb`
+/// of room left at the end (max_slot_wal_keep_size) when given.
+fn growing(settings: &Settings, mb_per_s: i64, safe_mb: Option<i64>) -> Check {
+    let mut history = Syncs::default();
+    let mut last = healthy();
+    for i in 0..120i64 {
+        let mut snap = healthy();
+        snap.taken_at_ms = i * 1000;
+        snap.source.current_lsn =
+            Some(crate::model::lsn::Lsn((i * mb_per_s as i64) as u64 * 1_048_576 + 1).to_string());
+        if let Fetched::Ok(Some(slot)) = &mut snap.source.slot {
+            slot.active = false;
+            slot.retained_bytes = Some(i * mb_per_s * 1_048_576);
+            slot.safe_wal_size = safe_mb.map(|m| (m + (119 - i) * mb_per_s) * 1_048_576);
+        }
+        history.observe(&snap);
+        last = snap;
+    }
+    evaluate(&last, settings, &history)
+        .into_iter()
+        .find(|c| c.id == "source.slot_health")
+        .unwrap()
+}
+
+#[test]
+fn retained_wal_that_will_invalidate_the_slot_soon_is_said_with_its_time() {
+    let s = native();
+    let c = growing(&s, 1, Some(1800));
+    assert_eq!(c.status, Status::Critical, "{}", c.detail);
+    assert!(
+        c.detail.contains("growing 1.0 MB/s: the slot is invalidated (max_slot_wal_keep_size) in ~30m00s at this rate"),
+        "{}",
+        c.detail
+    );
+    let c = growing(&s, 1, Some(3 * 3600));
+    assert_eq!(c.status, Status::Warning, "{}", c.detail);
+    assert!(c.detail.contains("in ~3h00m"), "{}", c.detail);
+    // Far off: only the bytes decide (an idle subscription warns on its own).
+    let c = growing(&s, 1, Some(10 * 24 * 3600));
+    assert!(!c.detail.contains("at this rate"), "{}", c.detail);
+    // Without max_slot_wal_keep_size: time to the critical size.
+    let c = growing(&s, 10, None);
+    assert!(c.detail.contains("it reaches 10 GB in ~"), "{}", c.detail);
+}
