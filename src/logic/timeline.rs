@@ -229,7 +229,8 @@ pub fn forecast(
     critical_bytes: u64,
     rate: f64,
 ) -> Option<Forecast> {
-    if !(rate > 0.0) {
+    // NaN too.
+    if rate.is_nan() || rate <= 0.0 {
         return None;
     }
     let (breaks, room) = match safe_wal_size {
