@@ -359,7 +359,7 @@ mod tests {
         let f = forecast(0, Some(64 << 20), 10 << 30, (1 << 20) as f64).unwrap();
         assert_eq!((f.breaks, f.in_ms), (Breaks::Invalidated, 64_000));
         let f = forecast(9 << 30, None, 10 << 30, (1 << 20) as f64).unwrap();
-        assert_eq!((f.breaks, f.in_ms), (Breaks::Critical, 1024_000));
+        assert_eq!((f.breaks, f.in_ms), (Breaks::Critical, 1_024_000));
         assert_eq!(forecast(0, Some(1), 10, 0.0), None, "not growing");
         assert_eq!(forecast(0, Some(1), 10, -5.0), None);
         assert_eq!(

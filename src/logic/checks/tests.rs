@@ -515,7 +515,7 @@ fn growing(settings: &Settings, mb_per_s: i64, safe_mb: Option<i64>) -> Check {
         let mut snap = healthy();
         snap.taken_at_ms = i * 1000;
         snap.source.current_lsn =
-            Some(crate::model::lsn::Lsn((i * mb_per_s as i64) as u64 * 1_048_576 + 1).to_string());
+            Some(crate::model::lsn::Lsn((i * mb_per_s) as u64 * 1_048_576 + 1).to_string());
         if let Fetched::Ok(Some(slot)) = &mut snap.source.slot {
             slot.active = false;
             slot.retained_bytes = Some(i * mb_per_s * 1_048_576);
