@@ -24,7 +24,7 @@ pub async fn run(settings: &Settings, args: CheckArgs) -> Result<ExitCode> {
     tracker.observe(&snap);
     let checks = checks::evaluate(&snap, settings, tracker.syncs());
     let text = if args.json {
-        report::json(&snap, &checks, &tracker)
+        report::json(&snap, &checks, &tracker, settings)
     } else {
         report::human(&snap, &checks, &tracker)
     };

@@ -67,6 +67,34 @@ pub fn age_ms(ms: i64) -> String {
     }
 }
 
+/// How far behind in time, for the header and the slot pane: `behind 3m12s`,
+/// `behind ≥12m00s` (a lower bound), `caught up` under a second, nothing when unknown.
+pub fn behind_label(b: crate::logic::timeline::Behind) -> Option<String> {
+    use crate::logic::timeline::Behind;
+    match b {
+        Behind::By(ms) if ms < 1000 => Some("caught up".to_string()),
+        Behind::By(ms) => Some(format!("behind {}", age_ms(ms))),
+        Behind::AtLeast(ms) => Some(format!("behind ≥{}", age_ms(ms))),
+        Behind::Unknown => None,
+    }
+}
+
+/// What a forecast says, short: `invalidated in ~3h10m`, `10 GB in ~45m00s`.
+pub fn forecast_label(f: &crate::logic::timeline::Forecast, critical_bytes: u64) -> String {
+    match f.breaks {
+        crate::logic::timeline::Breaks::Invalidated => {
+            format!("invalidated in ~{}", age_ms(f.in_ms))
+        }
+        crate::logic::timeline::Breaks::Critical => {
+            format!(
+                "{} in ~{}",
+                human_bytes(critical_bytes as i64),
+                age_ms(f.in_ms)
+            )
+        }
+    }
+}
+
 /// Time left: `3 s`, `1m15s`, `2h05m`.
 pub fn eta(d: Duration) -> String {
     let s = d.as_secs();

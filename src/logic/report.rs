@@ -3,8 +3,11 @@
 
 use serde::Serialize;
 
+use crate::config::Settings;
 use crate::logic::divergence::{State, Tracker};
 use crate::logic::format::{count_cell, difference_cell, version_label};
+use crate::logic::syncs::forecast_for;
+use crate::logic::timeline::{Behind, Breaks};
 use crate::model::check::{Check, Status, worst};
 use crate::model::lsn::Lsn;
 use crate::model::snapshot::RowCount;
@@ -34,6 +37,31 @@ struct TableJson {
 }
 
 #[derive(Serialize)]
+struct ForecastJson {
+    /// `invalidated` (`safe_wal_size` reaches 0) or `critical` (the threshold).
+    breaks: &'static str,
+    in_seconds: f64,
+    rate_bytes_per_second: f64,
+}
+
+#[derive(Serialize)]
+struct SlotJson<'a> {
+    name: &'a str,
+    plugin: Option<&'a str>,
+    active: bool,
+    retained_bytes: Option<i64>,
+    lag_bytes: Option<i64>,
+    /// How far behind in time the destination is; null when unknown.
+    lag_seconds: Option<f64>,
+    /// A lower bound when only that is known (the consumer's position is older than
+    /// the history kept).
+    lag_seconds_at_least: Option<f64>,
+    wal_status: Option<&'a str>,
+    safe_wal_size: Option<i64>,
+    forecast: Option<ForecastJson>,
+}
+
+#[derive(Serialize)]
 struct ReportJson<'a> {
     status: Status,
     exit_code: u8,
@@ -41,7 +69,42 @@ struct ReportJson<'a> {
     source: SideJson<'a>,
     destination: SideJson<'a>,
     checks: &'a [Check],
+    slot: Option<SlotJson<'a>>,
     tables: Vec<TableJson>,
+}
+
+fn slot_json<'a>(
+    snap: &'a Snapshot,
+    tracker: &Tracker,
+    critical_bytes: u64,
+) -> Option<SlotJson<'a>> {
+    let slot = snap.source.slot.ok()?.as_ref()?;
+    let history = tracker.syncs();
+    let secs = |ms: i64| ms as f64 / 1000.0;
+    let (lag, at_least) = match history.behind(snap.taken_at_ms) {
+        Behind::By(ms) => (Some(secs(ms)), None),
+        Behind::AtLeast(ms) => (None, Some(secs(ms))),
+        Behind::Unknown => (None, None),
+    };
+    Some(SlotJson {
+        name: &slot.name,
+        plugin: slot.plugin.as_deref(),
+        active: slot.active,
+        retained_bytes: slot.retained_bytes,
+        lag_bytes: slot.lag_bytes,
+        lag_seconds: lag,
+        lag_seconds_at_least: at_least,
+        wal_status: slot.wal_status.as_deref(),
+        safe_wal_size: slot.safe_wal_size,
+        forecast: forecast_for(history, slot, critical_bytes).map(|f| ForecastJson {
+            breaks: match f.breaks {
+                Breaks::Invalidated => "invalidated",
+                Breaks::Critical => "critical",
+            },
+            in_seconds: secs(f.in_ms),
+            rate_bytes_per_second: (f.rate * 10.0).round() / 10.0,
+        }),
+    })
 }
 
 fn side_json(s: &SideSnapshot) -> SideJson<'_> {
@@ -89,7 +152,7 @@ fn taken_at(snap: &Snapshot) -> String {
 }
 
 /// The JSON document documented in the README.
-pub fn json(snap: &Snapshot, checks: &[Check], tracker: &Tracker) -> String {
+pub fn json(snap: &Snapshot, checks: &[Check], tracker: &Tracker, s: &Settings) -> String {
     let status = worst(checks);
     let doc = ReportJson {
         status,
@@ -98,6 +161,7 @@ pub fn json(snap: &Snapshot, checks: &[Check], tracker: &Tracker) -> String {
         source: side_json(&snap.source),
         destination: side_json(&snap.dest),
         checks,
+        slot: slot_json(snap, tracker, s.retained_wal_critical_bytes),
         tables: tables(snap, tracker),
     };
     serde_json::to_string_pretty(&doc).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"))
@@ -255,11 +319,15 @@ mod tests {
             let mut tracker = Tracker::default();
             tracker.observe(&snap);
             if bless {
-                std::fs::write(golden_path(name, "json"), json(&snap, &checks, &tracker)).unwrap();
+                std::fs::write(
+                    golden_path(name, "json"),
+                    json(&snap, &checks, &tracker, &s),
+                )
+                .unwrap();
                 std::fs::write(golden_path(name, "txt"), human(&snap, &checks, &tracker)).unwrap();
             }
             assert_eq!(
-                json(&snap, &checks, &tracker),
+                json(&snap, &checks, &tracker, &s),
                 golden(name, "json"),
                 "{name}.json"
             );

@@ -10,9 +10,9 @@
 use std::collections::VecDeque;
 
 use crate::logic::format::age_ms;
-use crate::logic::timeline::{Behind, Point, Timeline};
+use crate::logic::timeline::{self, Behind, Point, Timeline};
 use crate::model::lsn::Lsn;
-use crate::model::snapshot::Snapshot;
+use crate::model::snapshot::{SlotInfo, Snapshot};
 
 /// Sessions kept (enough to see the cadence).
 pub const SESSIONS: usize = 32;
@@ -371,6 +371,25 @@ pub fn overdue(
         configured: configured.is_some(),
         late_ms,
     })
+}
+
+/// What breaks, and when, if the slot's retained WAL keeps growing as it has over the
+/// last minutes. `None` once the slot has lost its WAL (nothing left to forecast).
+pub fn forecast_for(
+    history: &Syncs,
+    slot: &SlotInfo,
+    critical_bytes: u64,
+) -> Option<timeline::Forecast> {
+    if slot.wal_status.as_deref() == Some("lost") || slot.invalidation_reason.is_some() {
+        return None;
+    }
+    let rate = history.timeline().retained_rate()?;
+    timeline::forecast(
+        slot.retained_bytes.unwrap_or(0),
+        slot.safe_wal_size,
+        critical_bytes,
+        rate,
+    )
 }
 
 /// When the next sync is due: a configured interval after the last one ended, or the

@@ -4,7 +4,7 @@
 use crate::config::{Engine, Settings};
 use crate::logic::format::{abbreviate, age_ms, human_bytes};
 use crate::logic::quote;
-use crate::logic::timeline::{self, Breaks};
+use crate::logic::timeline::Breaks;
 use crate::model::check::{Check, CheckId, Fix, Status};
 use crate::model::side::Side;
 use crate::model::snapshot::{
@@ -404,17 +404,8 @@ fn with_forecast(
     history: &Syncs,
     now_ms: i64,
 ) -> (Status, String, Option<Fix>) {
-    if slot.wal_status.as_deref() == Some("lost") || slot.invalidation_reason.is_some() {
-        return (status, detail, fix);
-    }
-    let Some(f) = history.timeline().retained_rate().and_then(|rate| {
-        timeline::forecast(
-            slot.retained_bytes.unwrap_or(0),
-            slot.safe_wal_size,
-            s.retained_wal_critical_bytes,
-            rate,
-        )
-    }) else {
+    let Some(f) = crate::logic::syncs::forecast_for(history, slot, s.retained_wal_critical_bytes)
+    else {
         return (status, detail, fix);
     };
     let due = crate::logic::syncs::next_due_ms(history, s.sync_interval);

@@ -336,6 +336,16 @@ impl App {
         self.settings.read_only
     }
 
+    /// How far behind in time the destination is, while the source and its slot are
+    /// readable (a lag from a side that is down would be stale).
+    pub fn behind(&self) -> Option<crate::logic::timeline::Behind> {
+        let src = self.source.snap.as_ref()?;
+        if !src.reach.is_up() || !matches!(src.slot.ok(), Some(Some(_))) {
+            return None;
+        }
+        Some(self.tracker.syncs().behind(self.now_ms))
+    }
+
     /// Tables whose state needs attention (stuck or missing), for the header.
     pub fn troubled_tables(&self) -> usize {
         self.tracker

@@ -90,6 +90,13 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
             right.push(Span::styled(format!("traffic {rate:.0}/s "), theme.warn()))
         }
     }
+    // How far behind in time: what on call asks first, so it stays with the verdict.
+    let behind = app
+        .behind()
+        .filter(|b| !matches!(b, crate::logic::timeline::Behind::By(ms) if *ms < 1000));
+    if let Some(text) = behind.and_then(format::behind_label) {
+        right.push(Span::styled(format!("{text} "), theme.dim()));
+    }
     right.push(Span::styled(
         format!("{} {}", overall.symbol(), overall.label()),
         theme.status(overall),

@@ -7,7 +7,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Paragraph};
 
 use crate::config::Engine;
-use crate::logic::format::{gauge, human_bytes};
+use crate::logic::format::{behind_label, forecast_label, gauge, human_bytes};
 use crate::logic::syncs;
 use crate::tui::app::App;
 use crate::tui::panes::tables::sparkline;
@@ -80,17 +80,32 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
                     None => Span::styled("confirmed LSN moving", theme.dim()),
                 },
             };
-            let body = Line::from(vec![
+            let mut spans = vec![
                 Span::raw(format!("retained {} ", human_bytes(retained))),
                 Span::styled(gauge(fullness(retained, crit), GAUGE), style),
                 Span::styled(format!(" of {} ", human_bytes(crit)), theme.dim()),
                 Span::styled(sparkline(&history, 12), theme.dim()),
                 Span::raw(format!(
-                    "  lag {}  ",
+                    "  lag {}",
                     human_bytes(slot.lag_bytes.unwrap_or(0))
                 )),
-                moving,
-            ]);
+            ];
+            if let Some(text) = app.behind().and_then(behind_label) {
+                spans.push(Span::raw(format!(" · {text}")));
+            }
+            if let Some(f) = syncs::forecast_for(app.tracker.syncs(), slot, crit as u64) {
+                spans.push(Span::styled(
+                    format!(
+                        " · {}/s → {}",
+                        human_bytes(f.rate.round() as i64),
+                        forecast_label(&f, crit as u64)
+                    ),
+                    theme.warn(),
+                ));
+            }
+            spans.push(Span::raw("  "));
+            spans.push(moving);
+            let body = Line::from(spans);
             (title, body)
         }
     };
