@@ -121,6 +121,7 @@ proptest! {
                 reltuples: n,
                 n_live_tup: Some(n),
                 modifications: Some(1),
+                changes: Some(1),
                 columns: vec![],
             })
             .collect();

@@ -121,7 +121,7 @@ async fn the_password_is_never_on_a_command_line_the_screen_or_in_output() {
     assert!(shown, "{screens}");
     for keys in [
         &["Enter"][..],
-        &["Escape", "Tab", "Enter"],
+        &["Escape", "Tab", "Tab", "Enter"],
         &["Escape", "?"],
     ] {
         for k in keys {

@@ -260,9 +260,10 @@ async fn f_shows_the_fix_n_changes_nothing_and_y_applies_it() {
     })
     .await;
 
-    // The checks pane lists checks in a fixed order; the publication is the eighth.
-    tmux.keys(&["Tab"]);
-    for _ in 0..7 {
+    // The checks pane (after the tables and the slot) lists checks in a fixed order;
+    // the publication is the ninth.
+    tmux.keys(&["Tab", "Tab"]);
+    for _ in 0..8 {
         tmux.keys(&["j"]);
     }
     tmux.keys(&["f"]);
@@ -658,7 +659,7 @@ async fn a_pg_monitor_only_role_runs_the_whole_tui_and_each_write_names_the_miss
         .await;
 
     // f on a fix that needs a superuser: shown with the privilege named, no question.
-    tmux.keys(&["Tab"]);
+    tmux.keys(&["Tab", "Tab"]);
     for _ in 0..4 {
         tmux.keys(&["j"]);
     }

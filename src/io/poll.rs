@@ -211,6 +211,7 @@ impl SidePoller {
             rows,
             soft_delete_column,
             modifications: t.modifications,
+            changes: t.changes,
             freshness: None,
         }
     }

@@ -242,6 +242,7 @@ mod tests {
             reltuples: -1,
             n_live_tup: Some(n_live),
             modifications: mods,
+            changes: mods,
             columns: vec![],
         }
     }

@@ -136,11 +136,48 @@ pub struct TableHistory {
     pub last_change: Option<Lsn>,
     /// What the destination's table says of its own freshness (Airbyte), as last read.
     pub freshness: Option<Freshness>,
+    /// Rows changed per second (inserts, updates, deletes) on each side, smoothed.
+    pub source_rate: Rate,
+    pub dest_rate: Rate,
     last_mods: Option<i64>,
     /// The source's insert + delete counter at the last poll that saw the consumer
     /// past the table's last change.
     pub settled_modifications: Option<i64>,
     last_rows: Option<i64>,
+}
+
+/// Rows changed per second from a table's change counter, smoothed over polls (the
+/// statistics arrive in bursts: a backend reports them at most once a second).
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Rate {
+    last: Option<(i64, i64)>,
+    pub per_second: Option<f64>,
+}
+
+impl Rate {
+    /// Weight of the newest interval.
+    const ALPHA: f64 = 0.3;
+
+    /// Reads the counter `changes` at `at_ms`. A counter that went backwards (statistics
+    /// reset, a server restarted) starts over.
+    pub fn observe(&mut self, at_ms: i64, changes: Option<i64>) {
+        let Some(changes) = changes else {
+            return;
+        };
+        match self.last {
+            Some((t, c)) if at_ms > t && changes >= c => {
+                let now = (changes - c) as f64 * 1000.0 / (at_ms - t) as f64;
+                self.per_second = Some(match self.per_second {
+                    Some(old) => old + Self::ALPHA * (now - old),
+                    None => now,
+                });
+            }
+            Some((t, _)) if at_ms <= t => return,
+            Some(_) => self.per_second = None,
+            None => {}
+        }
+        self.last = Some((at_ms, changes));
+    }
 }
 
 /// History of every table seen, fed a snapshot per poll.
@@ -207,7 +244,10 @@ impl Tracker {
             let h = self.tables.entry(t.key()).or_default();
             if dest_tables.is_some() {
                 h.freshness = dest.and_then(|d| d.freshness);
+                h.dest_rate
+                    .observe(snap.taken_at_ms, dest.and_then(|d| d.changes));
             }
+            h.source_rate.observe(snap.taken_at_ms, t.changes);
             let rows = t.rows.map(|r| r.rows);
             let first = h.samples.is_empty() && h.last_change.is_none();
             if first || t.modifications != h.last_mods || rows != h.last_rows {
@@ -352,6 +392,25 @@ mod tests {
         h[0].source = None;
         assert_eq!(classify(&h), State::Unknown);
         assert_eq!(classify(&VecDeque::new()), State::Unknown);
+    }
+
+    #[test]
+    fn throughput_is_the_counter_over_time_smoothed_and_a_reset_starts_over() {
+        let mut r = Rate::default();
+        r.observe(0, Some(100));
+        assert_eq!(r.per_second, None);
+        r.observe(1000, Some(200));
+        assert_eq!(r.per_second, Some(100.0));
+        r.observe(2000, Some(200));
+        assert_eq!(r.per_second, Some(70.0), "smoothed toward 0");
+        r.observe(2000, Some(900));
+        assert_eq!(r.per_second, Some(70.0), "no time passed: ignored");
+        r.observe(3000, Some(5));
+        assert_eq!(r.per_second, None, "the counter went backwards");
+        r.observe(4000, Some(55));
+        assert_eq!(r.per_second, Some(50.0));
+        r.observe(5000, None);
+        assert_eq!(r.per_second, Some(50.0), "unread: unchanged");
     }
 
     mod tracker {

@@ -252,6 +252,8 @@ pub struct RawTable {
     pub n_live_tup: Option<i64>,
     /// Inserts + deletes so far: when unchanged, an earlier exact count still holds.
     pub modifications: Option<i64>,
+    /// Inserts + updates + deletes so far (statistics): throughput.
+    pub changes: Option<i64>,
     pub columns: Vec<Column>,
 }
 
@@ -290,6 +292,8 @@ pub struct TableInfo {
     pub soft_delete_column: bool,
     /// Inserts + deletes so far (statistics): when it moves, the table changed.
     pub modifications: Option<i64>,
+    /// Inserts + updates + deletes so far (statistics): throughput.
+    pub changes: Option<i64>,
     /// A destination table written by Airbyte: how fresh its data is.
     pub freshness: Option<Freshness>,
 }

@@ -33,6 +33,7 @@ pub fn table(name: &str, pk: bool) -> TableInfo {
         }),
         soft_delete_column: false,
         modifications: Some(1),
+        changes: Some(1),
         freshness: None,
     }
 }

@@ -29,6 +29,8 @@ pub enum Action {
     Seed,
     Traffic,
     Diff,
+    /// The slot's history as charts.
+    SlotHistory,
     /// `y` in a confirmation.
     Confirm,
     /// `n` / Esc: closes whatever popup is open.

@@ -6,7 +6,7 @@ use ratatui::layout::{Constraint, Layout};
 
 use super::app::App;
 use super::panes;
-use super::popups;
+use super::popups::{self, Popup};
 use super::theme::Theme;
 
 pub fn draw(frame: &mut Frame, app: &mut App, theme: &Theme) {
@@ -31,7 +31,22 @@ pub fn draw(frame: &mut Frame, app: &mut App, theme: &Theme) {
     panes::checks::draw(frame, checks, app, theme);
     panes::log::draw(frame, log, app, theme);
     panes::footer::draw(frame, footer, app, theme);
-    if let Some(popup) = &app.popup {
-        popups::draw(frame, area, popup, app.settings.read_only, theme);
+    match &app.popup {
+        // Drawn from the live history, so it moves while open.
+        Some(Popup::Slot) => {
+            let syncs = app.tracker.syncs();
+            let view = popups::slot::SlotView {
+                name: &app.settings.slot,
+                timeline: syncs.timeline(),
+                sessions: syncs
+                    .sessions()
+                    .map(|s| (s.started_at_ms, s.ended_at_ms))
+                    .collect(),
+                now_ms: app.now_ms,
+            };
+            popups::slot::draw(frame, area, &view, theme);
+        }
+        Some(popup) => popups::draw(frame, area, popup, app.settings.read_only, theme),
+        None => {}
     }
 }

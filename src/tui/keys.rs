@@ -177,6 +177,14 @@ pub const BINDINGS: &[Binding] = &[
         writes: false,
         action: Action::Diff,
     },
+    Binding {
+        keys: &[Key::Char('w')],
+        label: "w",
+        help: "slot history: WAL and lag charts",
+        footer: Some("charts"),
+        writes: false,
+        action: Action::SlotHistory,
+    },
 ];
 
 fn matches(key: &Key, ev: &KeyEvent) -> bool {

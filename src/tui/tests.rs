@@ -131,6 +131,7 @@ fn publication_missing() {
     snap.source.publication = Fetched::Ok(None);
     feed(&mut app, &snap, 2);
     app.update(Action::NextPane);
+    app.update(Action::NextPane);
     let publication = app
         .checks
         .iter()
@@ -293,6 +294,8 @@ fn selection_moves_within_bounds_and_tab_cycles_panes() {
     }
     assert_eq!(app.table_selected, 1, "two tables");
     app.update(Action::NextPane);
+    assert_eq!(app.focus, Pane::Slot);
+    app.update(Action::NextPane);
     assert_eq!(app.focus, Pane::Checks);
     app.update(Action::NextPane);
     app.update(Action::NextPane);
@@ -331,6 +334,7 @@ fn f_on_a_failing_check_shows_its_sql_and_y_runs_it() {
         r.replication = true;
     }
     feed(&mut app, &snap, 1);
+    app.update(Action::NextPane);
     app.update(Action::NextPane);
     let slot = app
         .checks
@@ -709,4 +713,66 @@ fn app_with_native_snap(snap: &Snapshot) -> App {
     let mut app = app();
     feed(&mut app, snap, 2);
     app
+}
+
+/// Ten minutes of polls: the source writing 64 kB/s, the slot's consumer (Airbyte)
+/// syncing every three minutes for twenty seconds.
+fn ten_minutes_of_airbyte() -> App {
+    let mut app = App::new(Settings::default(), T0);
+    app.utc_offset_secs = 0;
+    let mut confirmed = 0x100_0000u64;
+    for s in 0..600u64 {
+        let mut snap = healthy();
+        let current = 0x100_0000 + s * 65_536;
+        let active = s % 180 >= 160;
+        if s % 180 == 160 {
+            confirmed = current - 65_536 * 20;
+        }
+        snap.source.current_lsn = Some(crate::model::lsn::Lsn(current).to_string());
+        if let Fetched::Ok(Some(slot)) = &mut snap.source.slot {
+            slot.active = active;
+            slot.confirmed_flush_lsn = Some(crate::model::lsn::Lsn(confirmed).to_string());
+            slot.retained_bytes = Some((current - confirmed) as i64);
+            slot.lag_bytes = Some((current - confirmed) as i64);
+        }
+        feed(&mut app, &snap, 1);
+    }
+    app
+}
+
+#[test]
+fn w_shows_the_slot_over_time_as_charts_with_the_syncs_marked() {
+    let mut app = ten_minutes_of_airbyte();
+    assert_eq!(app.tracker.syncs().sessions().count(), 3);
+    app.update(Action::SlotHistory);
+    let t = render(&mut app, 120, 36);
+    insta::assert_snapshot!(t.backend());
+    let text = screen(&t);
+    for want in [
+        "retained WAL",
+        "lag (unconfirmed WAL)",
+        "lag (time behind)",
+        "-1h00m",
+        "now",
+        "┊ sync",
+    ] {
+        assert!(text.contains(want), "{want}: {text}");
+    }
+    // Esc closes it; Enter on the slot pane opens it again.
+    app.update(Action::Cancel);
+    assert!(app.popup.is_none());
+    app.update(Action::NextPane);
+    assert_eq!(app.focus, Pane::Slot);
+    app.update(Action::Details);
+    assert_eq!(app.popup, Some(Popup::Slot));
+}
+
+#[test]
+fn the_slot_charts_fit_80_by_24() {
+    let mut app = ten_minutes_of_airbyte();
+    app.update(Action::SlotHistory);
+    let t = render(&mut app, 80, 24);
+    insta::assert_snapshot!(t.backend());
+    let text = screen(&t);
+    assert!(text.contains("lag (time behind)"), "{text}");
 }

@@ -271,7 +271,14 @@ pub async fn tables(c: &Client, schema: &str, extra: &[(String, String)]) -> R<V
                                           + pg_stat_get_tuples_deleted(p.relid))::bigint
                                  FROM pg_partition_tree(c.oid) p WHERE p.isleaf)
                          ELSE pg_stat_get_tuples_inserted(c.oid) + pg_stat_get_tuples_deleted(c.oid) END,
-                    pk.indkey::int2[]
+                    pk.indkey::int2[],
+                    CASE WHEN c.relkind = 'p'
+                         THEN (SELECT sum(pg_stat_get_tuples_inserted(p.relid)
+                                          + pg_stat_get_tuples_updated(p.relid)
+                                          + pg_stat_get_tuples_deleted(p.relid))::bigint
+                                 FROM pg_partition_tree(c.oid) p WHERE p.isleaf)
+                         ELSE pg_stat_get_tuples_inserted(c.oid) + pg_stat_get_tuples_updated(c.oid)
+                              + pg_stat_get_tuples_deleted(c.oid) END
                FROM pg_class c
                JOIN pg_namespace n ON n.oid = c.relnamespace
                LEFT JOIN pg_index pk ON pk.indrelid = c.oid AND pk.indisprimary
@@ -303,6 +310,7 @@ pub async fn tables(c: &Client, schema: &str, extra: &[(String, String)]) -> R<V
             reltuples: r.get(7),
             n_live_tup: r.get(8),
             modifications: r.get(9),
+            changes: r.get(11),
             columns: Vec::new(),
         })
         .collect();

@@ -32,12 +32,13 @@ pub const SLOT_HISTORY: usize = 120;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Pane {
     Tables,
+    Slot,
     Checks,
     Log,
 }
 
 impl Pane {
-    const ORDER: [Pane; 3] = [Pane::Tables, Pane::Checks, Pane::Log];
+    const ORDER: [Pane; 4] = [Pane::Tables, Pane::Slot, Pane::Checks, Pane::Log];
     fn step(self, by: isize) -> Pane {
         let i = Self::ORDER.iter().position(|p| *p == self).unwrap_or(0) as isize;
         Self::ORDER[(i + by).rem_euclid(Self::ORDER.len() as isize) as usize]
@@ -89,6 +90,8 @@ pub struct TableRow<'a> {
     pub stale: bool,
     /// Airbyte: when the destination's table last had rows loaded.
     pub loaded_at_ms: Option<i64>,
+    /// Rows changed per second, source and destination.
+    pub rates: (Option<f64>, Option<f64>),
 }
 
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -235,6 +238,10 @@ impl App {
             Action::Traffic => self.toggle_traffic(),
             Action::TrafficStats(report) => self.traffic_report(report),
             Action::Diff => self.start_diff(),
+            Action::SlotHistory => {
+                self.popup = Some(Popup::Slot);
+                vec![]
+            }
             Action::DiffProgress(p) => self.diff_progress(p),
             Action::DiffDone(table, result) => self.diff_done(table, result),
         }
@@ -264,11 +271,11 @@ impl App {
             })
             .map(|(key, h)| {
                 let last = h.back();
-                let loaded_at_ms = self
-                    .tracker
-                    .table(key)
-                    .and_then(|t| t.freshness)
-                    .and_then(|f| f.loaded_at_ms);
+                let table = self.tracker.table(key);
+                let loaded_at_ms = table.and_then(|t| t.freshness).and_then(|f| f.loaded_at_ms);
+                let rates = table
+                    .map(|t| (t.source_rate.per_second, t.dest_rate.per_second))
+                    .unwrap_or_default();
                 TableRow {
                     key,
                     source: last.and_then(|s| s.source),
@@ -277,6 +284,7 @@ impl App {
                     state: classify(h),
                     stale,
                     loaded_at_ms,
+                    rates,
                 }
             })
             .collect();

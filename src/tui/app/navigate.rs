@@ -71,6 +71,7 @@ impl App {
             Pane::Checks => {
                 self.check_selected = step(self.check_selected, by, self.checks.len());
             }
+            Pane::Slot => {}
             Pane::Log => {
                 // Scrolling back from the newest line.
                 let n = self.log.len();
@@ -89,6 +90,7 @@ impl App {
     /// Enter: the selected check's or table's details.
     pub(super) fn details(&mut self) -> Vec<Effect> {
         self.popup = match self.focus {
+            Pane::Slot => Some(Popup::Slot),
             Pane::Checks => self
                 .checks
                 .get(self.check_selected)
@@ -104,6 +106,8 @@ impl App {
                         .snap
                         .as_ref()
                         .and_then(|s| s.table(&row.key.0, &row.key.1)),
+                    rates: row.rates,
+                    loaded_ago_ms: row.loaded_at_ms.map(|at| (self.now_ms - at).max(0)),
                 })
             }),
         };

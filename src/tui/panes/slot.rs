@@ -9,7 +9,7 @@ use ratatui::widgets::{Block, Paragraph};
 use crate::config::Engine;
 use crate::logic::format::{behind_label, forecast_label, gauge, human_bytes};
 use crate::logic::syncs;
-use crate::tui::app::App;
+use crate::tui::app::{App, Pane};
 use crate::tui::panes::tables::sparkline;
 use crate::tui::theme::Theme;
 
@@ -111,6 +111,6 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     };
     let block = Block::bordered()
         .title(Span::styled(title, theme.title()))
-        .border_style(theme.dim());
+        .border_style(theme.border(app.focus == Pane::Slot));
     frame.render_widget(Paragraph::new(body).block(block), area);
 }

@@ -14,6 +14,17 @@ use crate::tui::theme::Theme;
 const BARS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
 const TREND_WIDTH: usize = 10;
 
+/// Rows per second in at most six characters: `0.4`, `12`, `3.4k`.
+fn format_rate(r: f64) -> String {
+    if r < 10.0 {
+        format!("{r:.1}")
+    } else if r < 10_000.0 {
+        format!("{r:.0}")
+    } else {
+        format!("{:.1}k", r / 1000.0)
+    }
+}
+
 /// The last `width` values as bars scaled to their largest magnitude.
 pub fn sparkline(values: &[i64], width: usize) -> String {
     let tail = &values[values.len().saturating_sub(width)..];
@@ -57,6 +68,8 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         .border_style(theme.border(focused));
     // Airbyte's destination tables say when they were last loaded: worth a column.
     let airbyte = app.settings.engine == Engine::Airbyte;
+    // Throughput on wide terminals only: the counts and the state come first.
+    let wide = area.width >= 140;
     let inner_height = area.height.saturating_sub(3) as usize;
     let start = window_start(app.table_selected, inner_height, rows.len());
     let body: Vec<Row> = rows
@@ -83,6 +96,19 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
                 };
                 cells.push(Cell::from(
                     Line::from(Span::styled(loaded, theme.dim())).right_aligned(),
+                ));
+            }
+            if wide {
+                let short = |r: Option<f64>| match r {
+                    None => "—".to_string(),
+                    Some(r) => format_rate(r),
+                };
+                cells.push(Cell::from(
+                    Line::from(Span::styled(
+                        format!("{}→{}", short(r.rates.0), short(r.rates.1)),
+                        theme.dim(),
+                    ))
+                    .right_aligned(),
                 ));
             }
             cells.extend([
@@ -120,6 +146,10 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     if airbyte {
         header.push(Cell::from(Line::from("loaded").right_aligned()));
         widths.push(Constraint::Length(7));
+    }
+    if wide {
+        header.push(Cell::from(Line::from("rows/s src→dst").right_aligned()));
+        widths.push(Constraint::Length(15));
     }
     header.extend([Cell::from("trend"), Cell::from("state")]);
     widths.extend([

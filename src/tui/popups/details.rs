@@ -2,6 +2,7 @@
 //! columns), and a check's step only a person can do.
 
 use crate::logic::divergence::State;
+use crate::logic::format::age_ms;
 use crate::model::check::Check;
 use crate::model::snapshot::{RowCount, TableInfo};
 
@@ -52,6 +53,19 @@ pub struct TableDetails<'a> {
     pub source: Option<RowCount>,
     pub dest: Option<RowCount>,
     pub info: Option<&'a TableInfo>,
+    /// Rows changed per second on each side.
+    pub rates: (Option<f64>, Option<f64>),
+    /// Airbyte: when the destination table last had rows loaded, how long ago.
+    pub loaded_ago_ms: Option<i64>,
+}
+
+/// Rows per second as the tables pane and the details print it.
+pub fn rate_text(r: Option<f64>) -> String {
+    match r {
+        None => "—".into(),
+        Some(r) if r < 10.0 => format!("{r:.1} rows/s"),
+        Some(r) => format!("{r:.0} rows/s"),
+    }
 }
 
 pub fn table(t: TableDetails<'_>) -> Popup {
@@ -64,7 +78,15 @@ pub fn table(t: TableDetails<'_>) -> Popup {
         format!("state        {}", t.state.label()),
         format!("source       {}", count(t.source)),
         format!("destination  {}", count(t.dest)),
+        format!(
+            "throughput   {} source, {} destination",
+            rate_text(t.rates.0),
+            rate_text(t.rates.1)
+        ),
     ];
+    if let Some(ago) = t.loaded_ago_ms {
+        lines.push(format!("loaded       {} ago", age_ms(ago)));
+    }
     if let Some(info) = t.info {
         lines.push(format!(
             "primary key  {}",

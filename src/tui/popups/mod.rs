@@ -5,6 +5,7 @@ pub mod confirm;
 pub mod details;
 pub mod help;
 pub mod seed_form;
+pub mod slot;
 pub mod text;
 
 use ratatui::Frame;
@@ -32,6 +33,8 @@ pub enum Popup {
         title: String,
         lines: Vec<String>,
     },
+    /// The slot's history as charts (drawn from the app's live history).
+    Slot,
 }
 
 impl Popup {
@@ -50,6 +53,8 @@ pub fn draw(frame: &mut Frame, area: Rect, popup: &Popup, read_only: bool, theme
             seed_form::draw(frame, area, table.as_deref(), *rows, theme)
         }
         Popup::Text { title, lines } => text::draw(frame, area, title, lines, false, theme),
+        // Needs the app's history: `draw::draw` draws it.
+        Popup::Slot => {}
     }
 }
 
