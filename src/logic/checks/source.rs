@@ -138,12 +138,21 @@ pub(super) fn checks(src: &SideSnapshot, s: &Settings, history: &Syncs, now_ms: 
             format!("no slot {} to watch", s.slot),
             None,
         ),
-        Some(slot) => with_forecast(slot_health(slot, src, s), slot, s, history, now_ms),
+        Some(slot) => with_recreated(
+            with_forecast(slot_health(slot, src, s), slot, s, history, now_ms),
+            s,
+            history,
+            now_ms,
+        ),
     });
-    b.with(CheckId::SourceSyncs, &src.slot, |slot| match slot {
-        None => (Status::Unknown, format!("no slot {} to read", s.slot), None),
-        Some(slot) => syncs_check(slot, history, s, now_ms),
-    });
+    // Syncs are Airbyte's: a subscription streams, and the one thing to say of it (its
+    // slot recreated under it) belongs to the slot's health.
+    if s.engine == Engine::Airbyte {
+        b.with(CheckId::SourceSyncs, &src.slot, |slot| match slot {
+            None => (Status::Unknown, format!("no slot {} to read", s.slot), None),
+            Some(slot) => syncs_check(slot, history, s, now_ms),
+        });
+    }
 
     b.with(CheckId::SourcePublication, &src.publication, |p| {
         publication_check(p.as_ref(), src, s)
@@ -390,6 +399,24 @@ fn slot_health(slot: &SlotInfo, src: &SideSnapshot, s: &Settings) -> (Status, St
         )
     } else {
         (Status::Ok, detail, None)
+    }
+}
+
+/// A subscription takes a recreated slot at once and silently skips what lay between:
+/// the slot's health says so (a warning that stays while syncwatch runs).
+fn with_recreated(
+    (status, detail, fix): (Status, String, Option<Fix>),
+    s: &Settings,
+    history: &Syncs,
+    now_ms: i64,
+) -> (Status, String, Option<Fix>) {
+    match super::syncs::native_break(history, s, now_ms) {
+        Some(text) => (
+            status.max(Status::Warning),
+            format!("{detail} — {text}"),
+            fix,
+        ),
+        None => (status, detail, fix),
     }
 }
 

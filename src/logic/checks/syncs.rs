@@ -13,6 +13,22 @@ use crate::model::snapshot::SlotInfo;
 /// Airbyte's option that decides what a sync does with an offset the slot has passed.
 const CURSOR_OPTION: &str = "invalid_cdc_cursor_position_behavior";
 
+/// With a subscription: the slot recreated under it, said as the slot health's warning.
+/// (A subscription confirms as it applies; one that came and went between two polls can
+/// move the slot as far as an advance would, so only a recreated slot is certain.)
+pub(super) fn native_break(history: &Syncs, s: &Settings, now_ms: i64) -> Option<String> {
+    if s.engine != Engine::Native {
+        return None;
+    }
+    let SlotBreak::Recreated { at_ms } = history.last_break()? else {
+        return None;
+    };
+    Some(format!(
+        "the slot was recreated {} ago: the subscription went on from its new position, so changes written in between never reach the destination — run a diff (d) and resync what differs",
+        age_ms(now_ms - at_ms)
+    ))
+}
+
 pub(super) fn syncs_check(
     slot: &SlotInfo,
     history: &Syncs,
@@ -28,29 +44,7 @@ pub(super) fn syncs_check(
             age_ms(now_ms - at_ms)
         ),
     };
-    if s.engine == Engine::Native {
-        // A subscription confirms as it applies; one that came and went between two
-        // polls can move the slot as far as an advance would. Only a recreated slot is
-        // certain.
-        let recreated = history
-            .last_break()
-            .filter(|b| matches!(b, SlotBreak::Recreated { .. }));
-        return match recreated {
-            Some(b) => (
-                Status::Warning,
-                format!(
-                    "{}: the subscription went on from the slot's new position, so changes written in between never reach the destination — run a diff (d) and resync what differs",
-                    broke(b)
-                ),
-                None,
-            ),
-            None => (
-                Status::Ok,
-                "a subscription streams continuously: no sync schedule to watch".into(),
-                None,
-            ),
-        };
-    }
+    debug_assert_eq!(s.engine, Engine::Airbyte, "the syncs check is Airbyte's");
     let outcome = format!(
         "Airbyte fails the sync (its {CURSOR_OPTION} \"Fail sync\", the default) or re-syncs every table (\"Re-sync data\")"
     );

@@ -346,6 +346,10 @@ fn airbyte_with_wal_piling_up_and_no_heartbeat_table_is_told_to_add_one() {
 /// The syncs check after feeding `polls` (slot active?, confirmed position) one second
 /// apart, judged at the last one.
 fn syncs_after(settings: &Settings, polls: &[Option<(bool, &str)>]) -> (Status, String) {
+    check_after(settings, polls, "source.syncs")
+}
+
+fn check_after(settings: &Settings, polls: &[Option<(bool, &str)>], id: &str) -> (Status, String) {
     let mut history = Syncs::default();
     let mut last = healthy();
     for (i, p) in polls.iter().enumerate() {
@@ -367,7 +371,7 @@ fn syncs_after(settings: &Settings, polls: &[Option<(bool, &str)>]) -> (Status, 
     }
     let c = evaluate(&last, settings, &history)
         .into_iter()
-        .find(|c| c.id == "source.syncs")
+        .find(|c| c.id == id)
         .unwrap();
     (c.status, c.detail)
 }
@@ -390,8 +394,14 @@ fn a_slot_recreated_between_airbyte_syncs_means_the_next_sync_will_fail() {
     let mut taken = polls.to_vec();
     taken.push(Some((true, "0/900")));
     assert_eq!(syncs_after(&airbyte, &taken).0, Status::Ok);
-    // A subscription takes it at once and skips what lay between: that stays said.
-    let (status, detail) = syncs_after(&native(), &taken);
+    // A subscription takes it at once and skips what lay between: that stays said, by
+    // the slot's health (a subscription has no syncs check).
+    assert!(
+        evaluate(&healthy(), &native(), &Syncs::default())
+            .iter()
+            .all(|c| c.id != "source.syncs")
+    );
+    let (status, detail) = check_after(&native(), &taken, "source.slot_health");
     assert_eq!(status, Status::Warning, "{detail}");
     assert!(detail.contains("never reach the destination"), "{detail}");
 }

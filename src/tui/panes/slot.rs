@@ -93,7 +93,11 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
             if let Some(text) = app.behind().and_then(behind_label) {
                 spans.push(Span::raw(format!(" · {text}")));
             }
-            if let Some(f) = syncs::forecast_for(app.tracker.syncs(), slot, crit as u64) {
+            // A forecast months away is no news: shown once within forecast_warning.
+            let soon = i64::try_from(app.settings.forecast_warning.as_millis()).unwrap_or(i64::MAX);
+            if let Some(f) = syncs::forecast_for(app.tracker.syncs(), slot, crit as u64)
+                .filter(|f| f.in_ms <= soon)
+            {
                 spans.push(Span::styled(
                     format!(
                         " · {}/s → {}",
