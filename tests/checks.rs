@@ -1737,3 +1737,202 @@ async fn a_table_airbyte_keeps_only_as_raw_records_is_recognised_not_missing() {
     );
     t.finish().await;
 }
+
+/// Inserts a row into `utilisateur` every 200 ms (each commit written at once) until
+/// `stop` is set.
+fn trickle(
+    ep: Endpoint,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let s = pg::connect(&ep, Duration::from_secs(10)).await.unwrap();
+        s.client
+            .batch_execute("SET synchronous_commit = on")
+            .await
+            .unwrap();
+        while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+            s.client
+                .batch_execute("INSERT INTO utilisateur (username, email) SELECT 't' || x, 't' || x || '@example.com' FROM txid_current() x")
+                .await
+                .unwrap();
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    })
+}
+
+/// One poll into `history`, and how far behind it then says the destination is.
+async fn behind_now(s: &Settings, history: &mut Syncs) -> syncwatch::logic::timeline::Behind {
+    let snap = poll_once(s, &HashSet::new()).await;
+    history.observe(&snap);
+    history.behind(snap.taken_at_ms)
+}
+
+#[tokio::test]
+async fn a_consumer_held_back_falls_behind_at_wall_clock_speed_and_catches_up() {
+    use syncwatch::logic::timeline::Behind;
+    let t = tenant(&any_bin(), "lagtime").await;
+    let s = &t.settings;
+    t.subscribe().await;
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let traffic = trickle(s.source.clone(), stop.clone());
+    let mut history = Syncs::default();
+    // Caught up under traffic first.
+    let deadline = std::time::Instant::now() + WAIT;
+    loop {
+        let b = behind_now(s, &mut history).await;
+        if matches!(b, Behind::By(ms) if ms < 2000) {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "never caught up: {b:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    sql(
+        &t.dest_admin(),
+        &format!(
+            "ALTER SUBSCRIPTION {} DISABLE",
+            quote::ident(&s.subscription)
+        ),
+    )
+    .await;
+    // Held back for ten polls while the source keeps writing.
+    let mut seen = Vec::new();
+    for _ in 0..10 {
+        tokio::time::sleep(Duration::from_millis(1000)).await;
+        let at = std::time::Instant::now();
+        seen.push((at, behind_now(s, &mut history).await));
+    }
+    let (first_at, first) = seen[2];
+    let (last_at, last) = *seen.last().unwrap();
+    let (Behind::By(a), Behind::By(b)) = (first, last) else {
+        panic!("the lag is known from the history: {seen:?}");
+    };
+    let wall = (last_at - first_at).as_millis() as f64;
+    let grew = (b - a) as f64;
+    assert!(
+        grew > 0.5 * wall && grew < 1.5 * wall,
+        "the lag grew {grew} ms over {wall} ms of wall clock: {seen:?}"
+    );
+    sql(
+        &t.dest_admin(),
+        &format!(
+            "ALTER SUBSCRIPTION {} ENABLE",
+            quote::ident(&s.subscription)
+        ),
+    )
+    .await;
+    let deadline = std::time::Instant::now() + WAIT;
+    loop {
+        let b = behind_now(s, &mut history).await;
+        if matches!(b, Behind::By(ms) if ms < 2000) {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "never caught up again: {b:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    traffic.await.unwrap();
+    t.finish().await;
+}
+
+#[tokio::test]
+async fn retained_wal_growing_toward_max_slot_wal_keep_size_is_forecast_and_the_forecast_is_met() {
+    use syncwatch::logic::syncs::forecast_for;
+    use syncwatch::logic::timeline::Breaks;
+    let bin = any_bin();
+    let conf: &[(&str, &str)] = &[("wal_level", "logical"), ("max_slot_wal_keep_size", "96MB")];
+    let b = bin.clone();
+    let c = tokio::task::spawn_blocking(move || Cluster::start(&b, conf))
+        .await
+        .unwrap()
+        .unwrap();
+    lab::create_role_and_db(&c, lab::APP_USER, lab::APP_PASSWORD, lab::APP_DB)
+        .await
+        .unwrap();
+    let app = c.tcp(lab::APP_USER, lab::APP_PASSWORD, lab::APP_DB);
+    let settings = Settings {
+        source: app.clone(),
+        dest: app.clone(),
+        engine: Engine::Native,
+        ..Settings::default()
+    };
+    sql(&c.admin(lab::APP_DB), "CREATE TABLE filler (pad text)").await;
+    sql(
+        &c.admin(lab::APP_DB),
+        "SELECT pg_create_logical_replication_slot('airbyte_slot', 'pgoutput')",
+    )
+    .await;
+    // Several MB of WAL a second, steadily, and nobody reading the slot.
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let writer = {
+        let (ep, stop) = (c.admin(lab::APP_DB), stop.clone());
+        tokio::spawn(async move {
+            let s = pg::connect(&ep, Duration::from_secs(10)).await.unwrap();
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                s.client
+                    .batch_execute(
+                        "INSERT INTO filler SELECT repeat(md5(g::text), 32) FROM generate_series(1, 600) g",
+                    )
+                    .await
+                    .unwrap();
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        })
+    };
+    let mut history = Syncs::default();
+    let mut forecast = None;
+    let mut met = None;
+    let deadline = std::time::Instant::now() + Duration::from_secs(120);
+    while met.is_none() && std::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let snap = poll_once(&settings, &HashSet::new()).await;
+        history.observe(&snap);
+        let Some(Some(slot)) = snap.source.slot.ok() else {
+            continue;
+        };
+        let at = std::time::Instant::now();
+        if slot.safe_wal_size.is_some_and(|s| s <= 0)
+            || matches!(slot.wal_status.as_deref(), Some("unreserved" | "lost"))
+        {
+            met = Some(at);
+            break;
+        }
+        // The first forecast made from 10 s of growth.
+        if forecast.is_none()
+            && history
+                .timeline()
+                .points()
+                .front()
+                .is_some_and(|p| snap.taken_at_ms - p.at_ms >= 10_000)
+        {
+            let f = forecast_for(&history, slot, settings.retained_wal_critical_bytes)
+                .unwrap_or_else(|| panic!("growing WAL has a forecast: {slot:?}"));
+            assert_eq!(f.breaks, Breaks::Invalidated, "{f:?}");
+            forecast = Some((at, f));
+        }
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    writer.await.unwrap();
+    let (made, f) = forecast.expect("a forecast was made");
+    let met = met.expect("safe_wal_size reached 0 within two minutes");
+    let actual = (met - made).as_millis() as f64;
+    // Tolerance: ±50 %: the writer's pace varies with the machine, safe_wal_size moves
+    // by whole WAL segments, and polls are half a second apart.
+    assert!(
+        actual > 0.5 * f.in_ms as f64 && actual < 1.5 * f.in_ms as f64,
+        "forecast {} ms, met after {actual} ms ({f:?})",
+        f.in_ms
+    );
+    eprintln!(
+        "forecast: invalidation in {:.1} s at {:.1} MB/s; met after {:.1} s",
+        f.in_ms as f64 / 1000.0,
+        f.rate / 1_048_576.0,
+        actual / 1000.0
+    );
+    tokio::task::spawn_blocking(move || drop(c)).await.unwrap();
+}
