@@ -70,6 +70,13 @@ fn freshness(w: &Watch, table: &str) -> syncwatch::model::snapshot::Freshness {
         .unwrap_or_else(|| panic!("no freshness for {table}: {}", w.describe()))
 }
 
+/// The lab's `tache` diffed with `opts`; a diff that fails fails the test.
+async fn diff_tache(lab: &AirbyteLab, opts: &DiffOptions) -> TableDiff {
+    diff_table(&lab.settings(), "public", "tache", opts, None)
+        .await
+        .unwrap_or_else(|e| panic!("diff: {e}"))
+}
+
 fn summary(d: &TableDiff) -> String {
     format!(
         "{}: {} source rows, {} destination rows; missing {:?} extra {:?} changed {:?} pending {:?}; notes {:?}",
@@ -276,24 +283,14 @@ async fn rows_removed_behind_airbytes_back_read_stuck_once_a_sync_has_passed_the
         settled_modifications: settled,
         ..DiffOptions::default()
     };
-    let d = diff_table(&lab.settings(), "public", "tache", &monitors, None)
-        .await
-        .unwrap_or_else(|e| panic!("diff: {e}"));
+    let d = diff_tache(&lab, &monitors).await;
     assert_eq!(
         (d.missing.len(), d.extra.len(), d.pending.len()),
         (3, 1, 0),
         "{}",
         summary(&d)
     );
-    let d = diff_table(
-        &lab.settings(),
-        "public",
-        "tache",
-        &DiffOptions::default(),
-        None,
-    )
-    .await
-    .unwrap_or_else(|e| panic!("diff: {e}"));
+    let d = diff_tache(&lab, &DiffOptions::default()).await;
     assert!(
         d.extra.is_empty() && keys(&d.pending).contains(&vec!["999999".to_string()]),
         "without the monitor's knowledge the extra row waits: {}",
@@ -652,15 +649,7 @@ async fn diff_with_the_slot_inactive_answers_at_once_and_marks_rows_changed_sinc
     assert_eq!(slot_active(&snap), Some(false), "{}", w.describe());
 
     let t = Instant::now();
-    let d = diff_table(
-        &lab.settings(),
-        "public",
-        "tache",
-        &DiffOptions::default(),
-        None,
-    )
-    .await
-    .unwrap_or_else(|e| panic!("diff: {e}"));
+    let d = diff_tache(&lab, &DiffOptions::default()).await;
     eprintln!(
         "{TEST}: diff with the slot inactive took {:.2} s (the old wait for a consumer: up to 30 s); {}",
         t.elapsed().as_secs_f64(),
