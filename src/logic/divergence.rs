@@ -197,6 +197,14 @@ impl Tracker {
         }
     }
 
+    /// Keeps `window_ms` of the slot's history (the default is an hour).
+    pub fn with_history(self, window_ms: i64) -> Tracker {
+        Tracker {
+            syncs: Syncs::with_window(window_ms),
+            ..self
+        }
+    }
+
     /// Adds one poll's sample for each source table; tables no longer on the source
     /// are dropped. A side that is down adds nothing, so a stale count never looks fresh.
     pub fn observe(&mut self, snap: &Snapshot) {

@@ -776,3 +776,13 @@ fn the_slot_charts_fit_80_by_24() {
     let text = screen(&t);
     assert!(text.contains("lag (time behind)"), "{text}");
 }
+
+#[test]
+fn the_history_window_is_the_configured_one() {
+    let settings = Settings {
+        history: std::time::Duration::from_secs(600),
+        ..Settings::default()
+    };
+    let app = App::new(settings, T0);
+    assert_eq!(app.tracker.syncs().timeline().window_ms(), 600_000);
+}

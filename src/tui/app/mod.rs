@@ -166,13 +166,14 @@ pub struct App {
 impl App {
     pub fn new(settings: Settings, now_ms: i64) -> Self {
         let mapping = Mapping::new(&settings);
+        let history_ms = i64::try_from(settings.history.as_millis()).unwrap_or(i64::MAX);
         App {
             settings,
             badge: None,
             source: SideView::default(),
             dest: SideView::default(),
             checks: Vec::new(),
-            tracker: Tracker::new(mapping),
+            tracker: Tracker::new(mapping).with_history(history_ms),
             slot_history: VecDeque::new(),
             focus: Pane::Tables,
             table_selected: 0,
