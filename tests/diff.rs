@@ -862,3 +862,44 @@ async fn huge_values_and_rows_of_nulls_are_told_apart_without_reading_the_values
         "peak RSS {peak_kib} KiB: values were read by the client"
     );
 }
+
+#[tokio::test]
+async fn airbyte_renamed_tables_and_columns_are_diffed_under_their_destination_names() {
+    let mut t = tenant(&any_bin(), "renamed").await;
+    t.settings.engine = Engine::Airbyte;
+    t.src(
+        "CREATE TABLE \"Tâche Ω\" (id int PRIMARY KEY, \"due date\" date, \"a\"\"b\" text);
+         INSERT INTO \"Tâche Ω\"
+         SELECT g, date '2024-01-01' + g, 'v' || g FROM generate_series(1, 300) g;
+         ANALYZE;",
+    )
+    .await;
+    // As Airbyte's destination writes it: names made Postgres-friendly, types widened,
+    // its own columns, no primary key.
+    t.dst(
+        "CREATE TABLE \"Tache__\" (id bigint, due_date date, a_b varchar,
+                                  _airbyte_raw_id varchar NOT NULL, _airbyte_extracted_at timestamptz NOT NULL,
+                                  _airbyte_meta jsonb NOT NULL, _airbyte_generation_id bigint);
+         INSERT INTO \"Tache__\"
+         SELECT g, date '2024-01-01' + g, 'v' || g, md5(g::text), now(), '{}', 0
+           FROM generate_series(1, 300) g;
+         CREATE INDEX ON \"Tache__\" (id);
+         ANALYZE;",
+    )
+    .await;
+    let d = diff_of(&t, "Tâche Ω", &opts()).await;
+    assert!(!d.is_different(), "{d:?}");
+    assert_eq!(d.compared_columns, s(&["id", "due date", "a\"b"]));
+    assert!(d.notes.is_empty(), "{:?}", d.notes);
+    t.dst("UPDATE \"Tache__\" SET due_date = due_date + 1 WHERE id = 42; UPDATE \"Tache__\" SET a_b = 'x' WHERE id = 7")
+        .await;
+    let d = diff_of(&t, "Tâche Ω", &opts()).await;
+    assert_eq!(
+        changed(&d),
+        vec![
+            ("7".to_string(), s(&["a\"b"])),
+            ("42".to_string(), s(&["due date"]))
+        ],
+        "{d:?}"
+    );
+}

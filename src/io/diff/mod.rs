@@ -313,9 +313,13 @@ async fn run(
             });
         }
     };
-    let Ok((shape, notes)) =
-        sql::build_shape((schema, table), (&dest_schema, &dest_table), &sd, &dd)
-    else {
+    let Ok((shape, notes)) = sql::build_shape(
+        (schema, table),
+        (&dest_schema, &dest_table),
+        &sd,
+        &dd,
+        &Mapping::new(settings),
+    ) else {
         let _ = tokio::join!(commit(src), commit(dst));
         return Err(DiffError::NoCommonColumns { table: qualified });
     };

@@ -5,6 +5,7 @@
 //! scale read equal where the values are.
 
 use super::plan::{Key, Range, runs};
+use crate::logic::mapping::Mapping;
 use crate::logic::quote;
 use crate::logic::types::{self, Family};
 use crate::model::side::Side;
@@ -638,47 +639,48 @@ impl Shape {
 }
 
 /// What to compare for table `source` (and where it lands, `dest`) given both sides'
-/// descriptions: the columns on
-/// both sides (Airbyte's aside), keyed by the source's primary key when the destination
-/// has those columns too. `Err` when no column is shared. The notes say what is left out.
+/// descriptions: the columns on both sides (Airbyte's aside; a source column is looked
+/// for under the name `mapping` gives it, e.g. Airbyte's `due_date` for `due date`),
+/// keyed by the source's primary key when the destination has those columns under the
+/// same names. `Err` when no column is shared. The notes say what is left out.
 pub fn build_shape(
     (schema, table): (&str, &str),
     (dest_schema, dest_table): (&str, &str),
     src: &TableDesc,
     dst: &TableDesc,
+    mapping: &Mapping,
 ) -> Result<(Shape, Vec<String>), String> {
     use crate::model::snapshot::is_airbyte_column;
     let mut notes = Vec::new();
     let mut compared = Vec::new();
     for c in src.columns.iter().filter(|c| !is_airbyte_column(&c.name)) {
-        match dst.column(&c.name) {
+        let on_dest = mapping.column_of(&c.name);
+        match dst.column(&on_dest) {
             Some(d) => {
+                let mut canon = canonical(&quote::ident(&c.name), &c.base, &d.base);
+                if on_dest != c.name {
+                    // Each side reads its own name; the canonical forms are the same.
+                    let there = canonical(&quote::ident(&on_dest), &c.base, &d.base);
+                    canon.dst = there.dst;
+                    canon.dst_hash_arg = there.dst_hash_arg;
+                }
                 compared.push(Compared {
                     name: c.name.clone(),
-                    canon: canonical(&quote::ident(&c.name), &c.base, &d.base),
+                    canon,
                 });
             }
-            None => {
-                // Airbyte's destination renames odd column names; the diff compares
-                // columns of the same name only.
-                let renamed = crate::logic::mapping::airbyte_name(&c.name);
-                notes.push(if renamed != c.name && dst.column(&renamed).is_some() {
-                    format!(
-                        "column {} arrives as {renamed} (Airbyte's name rules): not compared",
-                        c.name
-                    )
-                } else {
-                    format!("column {} is only on the source: not compared", c.name)
-                })
-            }
+            None => notes.push(format!(
+                "column {} is only on the source: not compared",
+                c.name
+            )),
         }
     }
     for d in dst.columns.iter().filter(|c| !is_airbyte_column(&c.name)) {
-        let renamed_from_source = src
+        let from_source = src
             .columns
             .iter()
-            .any(|c| c.name != d.name && crate::logic::mapping::airbyte_name(&c.name) == d.name);
-        if src.column(&d.name).is_none() && !renamed_from_source {
+            .any(|c| mapping.column_of(&c.name) == d.name);
+        if !from_source {
             notes.push(format!(
                 "column {} is only on the destination: not compared",
                 d.name
@@ -690,7 +692,13 @@ pub fn build_shape(
     }
     let mut key = Vec::new();
     for name in &src.key {
-        let (Some(s), Some(d)) = (src.column(name), dst.column(name)) else {
+        // Key columns are named alike in every statement: a renamed key (rare: keys are
+        // plain names) compares whole rows.
+        let (Some(s), Some(d)) = (
+            src.column(name),
+            dst.column(name)
+                .filter(|_| mapping.column_of(name) == *name),
+        ) else {
             notes.push(format!(
                 "key column {name} is not on the destination: whole rows compared instead"
             ));
@@ -958,6 +966,54 @@ mod tests {
     }
 
     #[test]
+    fn airbyte_renamed_columns_are_compared_each_side_by_its_own_name() {
+        let src = TableDesc {
+            columns: vec![
+                col("id", "int4"),
+                col("due date", "date"),
+                col("a\"b", "text"),
+            ],
+            key: vec!["id".into()],
+            estimate: 10,
+        };
+        let dst = TableDesc {
+            columns: vec![
+                col("id", "int8"),
+                col("due_date", "date"),
+                col("a_b", "varchar"),
+            ],
+            key: vec![],
+            estimate: 10,
+        };
+        let airbyte = Mapping::new(&crate::config::Settings::default());
+        let (shape, notes) =
+            build_shape(("public", "t"), ("public", "t"), &src, &dst, &airbyte).unwrap();
+        assert!(notes.is_empty(), "{notes:?}");
+        assert_eq!(shape.column_names(), vec!["id", "due date", "a\"b"]);
+        let due = &shape.compared[1].canon;
+        assert!(
+            due.src.contains("\"due date\"") && due.dst.contains("\"due_date\""),
+            "{due:?}"
+        );
+        assert!(due.dst_hash_arg.contains("\"due_date\""), "{due:?}");
+        let ab = &shape.compared[2].canon;
+        assert!(
+            ab.src.contains("\"a\"\"b\"") && ab.dst.contains("\"a_b\""),
+            "{ab:?}"
+        );
+        // A subscription keeps names: the same columns are one-sided.
+        let (_, notes) = build_shape(
+            ("public", "t"),
+            ("public", "t"),
+            &src,
+            &dst,
+            &Mapping::default(),
+        )
+        .unwrap();
+        assert_eq!(notes.len(), 4, "{notes:?}");
+    }
+
+    #[test]
     fn shape_compares_shared_columns_and_skips_airbytes() {
         let src = TableDesc {
             columns: vec![col("id", "int4"), col("title", "text"), col("old", "text")],
@@ -975,7 +1031,14 @@ mod tests {
             key: vec![],
             estimate: 10,
         };
-        let (shape, notes) = build_shape(("public", "t"), ("public", "t"), &src, &dst).unwrap();
+        let (shape, notes) = build_shape(
+            ("public", "t"),
+            ("public", "t"),
+            &src,
+            &dst,
+            &Mapping::default(),
+        )
+        .unwrap();
         assert_eq!(shape.column_names(), vec!["id", "title"]);
         assert!(shape.int_key());
         assert_eq!(shape.src_filter, None);
@@ -990,7 +1053,14 @@ mod tests {
             key: vec![],
             ..src.clone()
         };
-        let (shape, notes) = build_shape(("public", "t"), ("public", "t"), &keyless, &dst).unwrap();
+        let (shape, notes) = build_shape(
+            ("public", "t"),
+            ("public", "t"),
+            &keyless,
+            &dst,
+            &Mapping::default(),
+        )
+        .unwrap();
         assert!(shape.key.is_empty());
         assert!(notes.iter().any(|n| n.contains("multisets")));
 
@@ -999,6 +1069,15 @@ mod tests {
             key: vec![],
             estimate: 0,
         };
-        assert!(build_shape(("public", "t"), ("public", "t"), &src, &nothing).is_err());
+        assert!(
+            build_shape(
+                ("public", "t"),
+                ("public", "t"),
+                &src,
+                &nothing,
+                &Mapping::default()
+            )
+            .is_err()
+        );
     }
 }
