@@ -88,9 +88,11 @@ pub struct Syncs {
     /// The slot was seen once, and when it went missing since.
     seen_slot: bool,
     gone_since: Option<i64>,
-    /// The last poll's view: the slot active, and the source's position.
+    /// The last poll's view: the slot active, the source's position, and the slot's
+    /// decoded-transactions counter (14+).
     last_active: Option<bool>,
     last_current: Option<Lsn>,
+    last_total_txns: Option<i64>,
     /// The last thing done to the slot behind its consumer's back, and whether a
     /// consumer has taken the slot since.
     broken: Option<SlotBreak>,
@@ -157,6 +159,7 @@ impl Syncs {
             } else if self.last_active == Some(false)
                 && !slot.active
                 && self.last_current.is_some_and(|before| new > before)
+                && !decoded_since(self.last_total_txns, &slot)
             {
                 self.break_at(SlotBreak::Advanced {
                     at_ms: now,
@@ -168,6 +171,7 @@ impl Syncs {
         let was_active = self.last_active;
         self.last_active = Some(slot.active);
         self.last_current = current;
+        self.last_total_txns = slot.stats.as_ref().map(|s| s.total_txns);
         self.confirmed = confirmed;
         let running = self
             .sessions
@@ -320,6 +324,17 @@ impl Syncs {
         }
         gaps.sort_unstable();
         Some(gaps[gaps.len() / 2])
+    }
+}
+
+/// Whether a consumer decoded transactions from the slot since the last poll (14+:
+/// `pg_stat_replication_slots`). An advance by hand skips WAL without decoding it for an
+/// output plugin, so its counter stands still; a consumer that confirms while it reads
+/// (Airbyte's "while reading data") moves it.
+fn decoded_since(before: Option<i64>, slot: &SlotInfo) -> bool {
+    match (before, slot.stats.as_ref()) {
+        (Some(b), Some(now)) => now.total_txns != b,
+        _ => false,
     }
 }
 
@@ -640,6 +655,20 @@ mod tests {
                 to: Lsn::parse("0/B00").unwrap()
             })
         );
+        // A consumer that read (decoded) between the polls moved it: not by hand.
+        let with_txns = |mut snap: Snapshot, txns: i64| {
+            if let Fetched::Ok(Some(slot)) = &mut snap.source.slot {
+                slot.stats = Some(crate::model::snapshot::SlotStats {
+                    total_txns: txns,
+                    ..Default::default()
+                });
+            }
+            snap
+        };
+        let mut s = Syncs::default();
+        s.observe(&with_txns(poll(0, "0/900", false, "0/100"), 5));
+        s.observe(&with_txns(poll(1000, "0/C00", false, "0/B00"), 9));
+        assert_eq!(s.unmet_break(), None);
         // A sync seen running moves it as it likes.
         let mut s = Syncs::default();
         s.observe(&poll(0, "0/900", false, "0/100"));
