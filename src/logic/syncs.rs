@@ -159,7 +159,7 @@ impl Syncs {
             } else if self.last_active == Some(false)
                 && !slot.active
                 && self.last_current.is_some_and(|before| new > before)
-                && !decoded_since(self.last_total_txns, &slot)
+                && !decoded_since(self.last_total_txns, slot)
             {
                 self.break_at(SlotBreak::Advanced {
                     at_ms: now,
