@@ -436,7 +436,9 @@ fn with_forecast(
         return (status, detail, fix);
     };
     let due = crate::logic::syncs::next_due_ms(history, s.sync_interval);
-    if s.engine == Engine::Airbyte && due.is_some_and(|d| d - now_ms < f.in_ms) {
+    // A sync due before the break resets the slot's retained WAL; one already late
+    // is no help.
+    if s.engine == Engine::Airbyte && due.is_some_and(|d| d > now_ms && d - now_ms < f.in_ms) {
         return (status, detail, fix);
     }
     let ms = |d: std::time::Duration| i64::try_from(d.as_millis()).unwrap_or(i64::MAX);

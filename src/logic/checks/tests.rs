@@ -556,6 +556,9 @@ fn retained_wal_that_will_invalidate_the_slot_soon_is_said_with_its_time() {
     // Far off: only the bytes decide (an idle subscription warns on its own).
     let c = growing(&s, 1, Some(10 * 24 * 3600));
     assert!(!c.detail.contains("at this rate"), "{}", c.detail);
+    // With Airbyte and no sync in view to cut it, the same.
+    let c = growing(&Settings::default(), 1, Some(1800));
+    assert_eq!(c.status, Status::Critical, "{}", c.detail);
     // Without max_slot_wal_keep_size: time to the critical size.
     let c = growing(&s, 10, None);
     assert!(c.detail.contains("it reaches 10 GB in ~"), "{}", c.detail);
