@@ -814,7 +814,11 @@ async fn g_against_a_stopped_source_leaves_the_keys_working_and_traffic_starts_o
     drop(frozen);
     let screen = tmux
         .wait_for("traffic running", |s| {
-            log_text(s).contains("change traffic started") && s.contains("/s ")
+            // The header's `traffic 5/s` (the tables' `rows/s` column says "/s" too).
+            let header = s.lines().next().unwrap_or_default();
+            log_text(s).contains("change traffic started")
+                && header.contains("/s ")
+                && !header.contains("traffic starting")
         })
         .await;
     assert!(!screen.contains("traffic starting"), "{screen}");
