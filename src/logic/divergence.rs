@@ -307,6 +307,11 @@ impl Tracker {
         self.tables.iter().map(|(k, h)| (k, &h.samples))
     }
 
+    /// Every table with all that is kept of it, in key order.
+    pub fn tables(&self) -> impl Iterator<Item = (&TableKey, &TableHistory)> {
+        self.tables.iter()
+    }
+
     pub fn keys(&self) -> impl Iterator<Item = &TableKey> {
         self.tables.keys()
     }

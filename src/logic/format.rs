@@ -55,6 +55,12 @@ pub fn human_bytes(bytes: i64) -> String {
 }
 
 /// The age of a poll: `0.9s`, `6.0s`, `1m05s`.
+/// A duration in milliseconds, as the snapshots' times are; saturating (a setting of
+/// years does not wrap).
+pub fn millis(d: Duration) -> i64 {
+    i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
+}
+
 pub fn age_ms(ms: i64) -> String {
     if ms < 60_000 {
         format!("{:.1}s", ms as f64 / 1000.0)
@@ -72,7 +78,7 @@ pub fn age_ms(ms: i64) -> String {
 pub fn behind_label(b: crate::logic::timeline::Behind) -> Option<String> {
     use crate::logic::timeline::Behind;
     match b {
-        Behind::By(ms) if ms < 1000 => Some("caught up".to_string()),
+        b if b.caught_up() => Some("caught up".to_string()),
         Behind::By(ms) => Some(format!("behind {}", age_ms(ms))),
         Behind::AtLeast(ms) => Some(format!("behind ≥{}", age_ms(ms))),
         Behind::Unknown => None,

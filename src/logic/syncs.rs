@@ -9,7 +9,7 @@
 
 use std::collections::VecDeque;
 
-use crate::logic::format::age_ms;
+use crate::logic::format::{age_ms, millis};
 use crate::logic::timeline::{self, Behind, Point, Timeline};
 use crate::model::lsn::Lsn;
 use crate::model::snapshot::{SlotInfo, Snapshot};
@@ -371,7 +371,7 @@ pub fn overdue(
         .or_else(|| inactive_for_ms.map(|ms| now_ms - ms))?;
     let (every_ms, due) = match configured {
         Some(d) => {
-            let every = i64::try_from(d.as_millis()).unwrap_or(i64::MAX);
+            let every = millis(d);
             (every, ended.saturating_add(every))
         }
         None => {
@@ -395,7 +395,7 @@ pub fn forecast_for(
     slot: &SlotInfo,
     critical_bytes: u64,
 ) -> Option<timeline::Forecast> {
-    if slot.wal_status.as_deref() == Some("lost") || slot.invalidation_reason.is_some() {
+    if slot.lost_wal() {
         return None;
     }
     let rate = history.timeline().retained_rate()?;
@@ -412,7 +412,7 @@ pub fn forecast_for(
 pub fn next_due_ms(syncs: &Syncs, configured: Option<std::time::Duration>) -> Option<i64> {
     let last = syncs.last()?;
     match configured {
-        Some(d) => Some(last.ended_at_ms? + i64::try_from(d.as_millis()).ok()?),
+        Some(d) => Some(last.ended_at_ms?.saturating_add(millis(d))),
         None => Some(last.started_at_ms + syncs.interval_ms()?),
     }
 }

@@ -49,6 +49,11 @@ pub enum Behind {
 }
 
 impl Behind {
+    /// Under a second behind: as good as caught up (polls are a second apart).
+    pub fn caught_up(self) -> bool {
+        matches!(self, Behind::By(ms) if ms < 1000)
+    }
+
     /// The lag in ms when known exactly.
     pub fn ms(self) -> Option<i64> {
         match self {

@@ -107,6 +107,14 @@ pub struct SlotInfo {
     pub stats: Option<SlotStats>,
 }
 
+impl SlotInfo {
+    /// The WAL the slot needs is gone (`wal_status lost`) or the slot was invalidated:
+    /// its consumer cannot continue from it.
+    pub fn lost_wal(&self) -> bool {
+        self.wal_status.as_deref() == Some("lost") || self.invalidation_reason.is_some()
+    }
+}
+
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct SlotStats {
     pub spill_txns: i64,

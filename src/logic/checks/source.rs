@@ -2,7 +2,7 @@
 //! covers, replica identity, pgvector.
 
 use crate::config::{Engine, Settings};
-use crate::logic::format::{abbreviate, age_ms, human_bytes};
+use crate::logic::format::{abbreviate, age_ms, human_bytes, millis};
 use crate::logic::quote;
 use crate::logic::timeline::Breaks;
 use crate::model::check::{Check, CheckId, Fix, Status};
@@ -441,10 +441,9 @@ fn with_forecast(
     if s.engine == Engine::Airbyte && due.is_some_and(|d| d > now_ms && d - now_ms < f.in_ms) {
         return (status, detail, fix);
     }
-    let ms = |d: std::time::Duration| i64::try_from(d.as_millis()).unwrap_or(i64::MAX);
-    let by_time = if f.in_ms <= ms(s.forecast_critical) {
+    let by_time = if f.in_ms <= millis(s.forecast_critical) {
         Status::Critical
-    } else if f.in_ms <= ms(s.forecast_warning) {
+    } else if f.in_ms <= millis(s.forecast_warning) {
         Status::Warning
     } else {
         return (status, detail, fix);

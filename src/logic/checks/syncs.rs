@@ -48,8 +48,7 @@ pub(super) fn syncs_check(
     let outcome = format!(
         "Airbyte fails the sync (its {CURSOR_OPTION} \"Fail sync\", the default) or re-syncs every table (\"Re-sync data\")"
     );
-    let lost = slot.invalidation_reason.is_some() || slot.wal_status.as_deref() == Some("lost");
-    if lost && !slot.active {
+    if slot.lost_wal() && !slot.active {
         let why = slot
             .invalidation_reason
             .as_deref()

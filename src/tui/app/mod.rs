@@ -166,7 +166,7 @@ pub struct App {
 impl App {
     pub fn new(settings: Settings, now_ms: i64) -> Self {
         let mapping = Mapping::new(&settings);
-        let history_ms = i64::try_from(settings.history.as_millis()).unwrap_or(i64::MAX);
+        let history_ms = crate::logic::format::millis(settings.history);
         App {
             settings,
             badge: None,
@@ -266,26 +266,21 @@ impl App {
         let stale = !up(&self.source) || !up(&self.dest);
         let mut rows: Vec<TableRow> = self
             .tracker
-            .iter()
+            .tables()
             .filter(|((s, t), _)| {
                 filter.is_empty() || format!("{s}.{t}").to_lowercase().contains(&filter)
             })
-            .map(|(key, h)| {
-                let last = h.back();
-                let table = self.tracker.table(key);
-                let loaded_at_ms = table.and_then(|t| t.freshness).and_then(|f| f.loaded_at_ms);
-                let rates = table
-                    .map(|t| (t.source_rate.per_second, t.dest_rate.per_second))
-                    .unwrap_or_default();
+            .map(|(key, t)| {
+                let last = t.samples.back();
                 TableRow {
                     key,
                     source: last.and_then(|s| s.source),
                     dest: last.and_then(|s| s.dest),
                     difference: last.and_then(|s| s.difference()),
-                    state: classify(h),
+                    state: classify(&t.samples),
                     stale,
-                    loaded_at_ms,
-                    rates,
+                    loaded_at_ms: t.freshness.and_then(|f| f.loaded_at_ms),
+                    rates: (t.source_rate.per_second, t.dest_rate.per_second),
                 }
             })
             .collect();

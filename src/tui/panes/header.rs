@@ -91,9 +91,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         }
     }
     // How far behind in time: what on call asks first, so it stays with the verdict.
-    let behind = app
-        .behind()
-        .filter(|b| !matches!(b, crate::logic::timeline::Behind::By(ms) if *ms < 1000));
+    let behind = app.behind().filter(|b| !b.caught_up());
     if let Some(text) = behind.and_then(format::behind_label) {
         right.push(Span::styled(format!("{text} "), theme.dim()));
     }

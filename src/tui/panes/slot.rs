@@ -7,7 +7,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Paragraph};
 
 use crate::config::Engine;
-use crate::logic::format::{behind_label, forecast_label, gauge, human_bytes};
+use crate::logic::format::{behind_label, forecast_label, gauge, human_bytes, millis};
 use crate::logic::syncs;
 use crate::tui::app::{App, Pane};
 use crate::tui::panes::tables::sparkline;
@@ -94,7 +94,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
                 spans.push(Span::raw(format!(" · {text}")));
             }
             // A forecast months away is no news: shown once within forecast_warning.
-            let soon = i64::try_from(app.settings.forecast_warning.as_millis()).unwrap_or(i64::MAX);
+            let soon = millis(app.settings.forecast_warning);
             if let Some(f) = syncs::forecast_for(app.tracker.syncs(), slot, crit as u64)
                 .filter(|f| f.in_ms <= soon)
             {
