@@ -14,10 +14,7 @@ pub struct ManyTables {
 /// `tables` tables `t0000`… with up to 49 rows each on both sides, published FOR ALL
 /// TABLES from the source with the guide's slot.
 pub async fn many_tables(tables: usize) -> color_eyre::Result<ManyTables> {
-    let found = cluster::discover(None);
-    let bin = cluster::pick(&found, false, None)
-        .ok_or_else(|| color_eyre::eyre::eyre!("{}", cluster::install_hint()))?
-        .clone();
+    let bin = cluster::first_found()?;
     let version = bin.version.clone();
     let (source, dest) = tokio::task::spawn_blocking(move || {
         (

@@ -173,10 +173,7 @@ async fn main() -> color_eyre::Result<()> {
         .skip(1)
         .find_map(|a| a.parse().ok())
         .unwrap_or(2_000_000);
-    let found = cluster::discover(None);
-    let bin = cluster::pick(&found, false, None)
-        .ok_or_else(|| color_eyre::eyre::eyre!("{}", cluster::install_hint()))?
-        .clone();
+    let bin = cluster::first_found()?;
     // Enough shared buffers to hold the table: every tool reads from memory, as a
     // warmed-up server would serve it.
     let conf: &[(&str, &str)] = &[("shared_buffers", "1GB"), ("wal_level", "logical")];

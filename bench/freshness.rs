@@ -45,10 +45,7 @@ async fn main() -> color_eyre::Result<()> {
         .skip(1)
         .find_map(|a| a.parse().ok())
         .unwrap_or(2_000_000);
-    let found = cluster::discover(None);
-    let bin = cluster::pick(&found, false, None)
-        .ok_or_else(|| color_eyre::eyre::eyre!("{}", cluster::install_hint()))?
-        .clone();
+    let bin = cluster::first_found()?;
     let version = bin.version.clone();
     let conf: &[(&str, &str)] = &[("shared_buffers", "1GB")];
     let server = tokio::task::spawn_blocking(move || Cluster::start(&bin, conf)).await??;

@@ -221,10 +221,7 @@ async fn main() -> color_eyre::Result<()> {
         .find_map(|a| a.parse().ok())
         .unwrap_or(2_000_000);
     let users = (tasks / seed::run::CHILDREN_PER_PARENT).max(1);
-    let found = cluster::discover(None);
-    let bin = cluster::pick(&found, false, None)
-        .ok_or_else(|| color_eyre::eyre::eyre!("{}", cluster::install_hint()))?
-        .clone();
+    let bin = cluster::first_found()?;
     let version = bin.version.clone();
     // Checkpoints in the middle of one run and not the other would skew the comparison.
     let server = tokio::task::spawn_blocking(move || {

@@ -1631,12 +1631,18 @@ async fn airbyte_is_told_to_add_a_heartbeat_table_and_its_fix_publishes_one() {
         .unwrap();
 }
 
-/// Polls `s` once into `history`, as the TUI does, and returns the syncs check.
-async fn poll_syncs(s: &Settings, history: &mut Syncs) -> Check {
+/// Polls `s` once into `history`, as the TUI does.
+async fn observed_poll(s: &Settings, history: &mut Syncs) -> Snapshot {
     let snap = tokio::time::timeout(POLL_LIMIT, poll_once(s, &HashSet::new()))
         .await
         .expect("a poll must finish");
     history.observe(&snap);
+    snap
+}
+
+/// One poll into `history`, and the syncs check it then gives.
+async fn poll_syncs(s: &Settings, history: &mut Syncs) -> Check {
+    let snap = observed_poll(s, history).await;
     find(&checks::evaluate(&snap, s, history), "source.syncs").clone()
 }
 
@@ -1790,8 +1796,7 @@ fn trickle(
 
 /// One poll into `history`, and how far behind it then says the destination is.
 async fn behind_now(s: &Settings, history: &mut Syncs) -> syncwatch::logic::timeline::Behind {
-    let snap = poll_once(s, &HashSet::new()).await;
-    history.observe(&snap);
+    let snap = observed_poll(s, history).await;
     history.behind(snap.taken_at_ms)
 }
 
@@ -1918,8 +1923,7 @@ async fn retained_wal_growing_toward_max_slot_wal_keep_size_is_forecast_and_the_
     let deadline = std::time::Instant::now() + Duration::from_secs(120);
     while met.is_none() && std::time::Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(500)).await;
-        let snap = poll_once(&settings, &HashSet::new()).await;
-        history.observe(&snap);
+        let snap = observed_poll(&settings, &mut history).await;
         let Some(Some(slot)) = snap.source.slot.ok() else {
             continue;
         };

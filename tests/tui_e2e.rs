@@ -163,15 +163,11 @@ fn source_age(screen: &str) -> Option<f64> {
 
 #[tokio::test]
 async fn live_screen_follows_inserts_and_the_keys_work_then_the_terminal_is_restored() {
-    let lab = common::guide_lab().await;
+    let lab = seeded_lab().await;
     let settings = lab.settings();
     let src = pg::connect(&settings.source, Duration::from_secs(10))
         .await
         .unwrap();
-    syncwatch::io::seed::sample(&src.client, 20, 50)
-        .await
-        .unwrap();
-    lab.subscribe().await.unwrap();
 
     let tmux = Tmux::new(120, 36);
     tmux.start_syncwatch(&settings, "--engine native");

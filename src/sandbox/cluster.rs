@@ -153,6 +153,15 @@ pub fn pick(found: &[PgBin], want_pgvector: bool, major: Option<u32>) -> Option<
         .find(|b| !want_pgvector || b.pgvector)
 }
 
+/// The first installation found, or an error that says how to install one: what a
+/// benchmark needs to start its servers.
+pub fn first_found() -> Result<PgBin> {
+    discover(None)
+        .into_iter()
+        .next()
+        .ok_or_else(|| eyre!("{}", install_hint()))
+}
+
 fn inspect(dir: &Path, origin: Origin) -> Option<PgBin> {
     let out = Command::new(dir.join("postgres"))
         .arg("--version")
