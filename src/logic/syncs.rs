@@ -93,6 +93,12 @@ pub struct Syncs {
     last_active: Option<bool>,
     last_current: Option<Lsn>,
     last_total_txns: Option<i64>,
+    /// An advance seen with no consumer connected whose counter has not had time to
+    /// speak: statistics reach `pg_stat_replication_slots` late on 14 (through the
+    /// statistics collector, up to half a second behind), so a consumer's read can look
+    /// like an advance for one poll. Confirmed once the counter has stood still for
+    /// [`STATS_SETTLE_MS`].
+    suspect: Option<Suspect>,
     /// The last thing done to the slot behind its consumer's back, and whether a
     /// consumer has taken the slot since.
     broken: Option<SlotBreak>,
@@ -161,11 +167,30 @@ impl Syncs {
                 && self.last_current.is_some_and(|before| new > before)
                 && !decoded_since(self.last_total_txns, slot)
             {
-                self.break_at(SlotBreak::Advanced {
+                let advanced = SlotBreak::Advanced {
                     at_ms: now,
                     from: old,
                     to: new,
-                });
+                };
+                match (self.last_total_txns, slot.stats.as_ref()) {
+                    (Some(txns), Some(_)) => {
+                        self.suspect = Some(Suspect {
+                            advanced,
+                            txns,
+                            seen_ms: now,
+                        })
+                    }
+                    // 13, or no statistics row: the position alone is all there is.
+                    _ => self.break_at(advanced),
+                }
+            }
+        }
+        if let Some(suspect) = self.suspect {
+            if decoded_since(Some(suspect.txns), slot) {
+                self.suspect = None;
+            } else if now - suspect.seen_ms >= STATS_SETTLE_MS {
+                self.suspect = None;
+                self.break_at(suspect.advanced);
             }
         }
         let was_active = self.last_active;
@@ -325,6 +350,21 @@ impl Syncs {
         gaps.sort_unstable();
         Some(gaps[gaps.len() / 2])
     }
+}
+
+/// How long a slot's decoded-transactions counter must stand still after an advance
+/// before the advance is called one done by hand: PostgreSQL 14's statistics collector
+/// publishes its counters up to `PGSTAT_STAT_INTERVAL` (500 ms) late, after the message
+/// from the reading backend arrives; 15+ updates them in shared memory at once.
+pub const STATS_SETTLE_MS: i64 = 1_500;
+
+/// An advance waiting for the slot's statistics to confirm no consumer decoded it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Suspect {
+    advanced: SlotBreak,
+    /// The counter before the advance.
+    txns: i64,
+    seen_ms: i64,
 }
 
 /// Whether a consumer decoded transactions from the slot since the last poll (14+:
@@ -669,6 +709,35 @@ mod tests {
         s.observe(&with_txns(poll(0, "0/900", false, "0/100"), 5));
         s.observe(&with_txns(poll(1000, "0/C00", false, "0/B00"), 9));
         assert_eq!(s.unmet_break(), None);
+        // The counter arrives late (14's statistics collector): the read shows at the
+        // next poll, and the advance is forgiven.
+        let mut s = Syncs::default();
+        s.observe(&with_txns(poll(0, "0/900", false, "0/100"), 5));
+        s.observe(&with_txns(poll(1000, "0/C00", false, "0/B00"), 5));
+        assert_eq!(
+            s.unmet_break(),
+            None,
+            "not judged before the counter settles"
+        );
+        s.observe(&with_txns(poll(3000, "0/C00", false, "0/B00"), 9));
+        assert_eq!(s.unmet_break(), None);
+        s.observe(&with_txns(poll(6000, "0/C00", false, "0/B00"), 9));
+        assert_eq!(s.unmet_break(), None);
+        // The counter still standing once it has had time to speak: done by hand.
+        let mut s = Syncs::default();
+        s.observe(&with_txns(poll(0, "0/900", false, "0/100"), 5));
+        s.observe(&with_txns(poll(1000, "0/C00", false, "0/B00"), 5));
+        s.observe(&with_txns(poll(2000, "0/C00", false, "0/B00"), 5));
+        assert_eq!(s.unmet_break(), None, "500 ms is not yet settled");
+        s.observe(&with_txns(poll(3000, "0/C00", false, "0/B00"), 5));
+        assert_eq!(
+            s.unmet_break(),
+            Some(SlotBreak::Advanced {
+                at_ms: 1000,
+                from: Lsn::parse("0/800").unwrap(),
+                to: Lsn::parse("0/B00").unwrap()
+            })
+        );
         // A sync seen running moves it as it likes.
         let mut s = Syncs::default();
         s.observe(&poll(0, "0/900", false, "0/100"));
