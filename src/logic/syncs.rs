@@ -734,7 +734,7 @@ mod tests {
             s.unmet_break(),
             Some(SlotBreak::Advanced {
                 at_ms: 1000,
-                from: Lsn::parse("0/800").unwrap(),
+                from: Lsn::parse("0/100").unwrap(),
                 to: Lsn::parse("0/B00").unwrap()
             })
         );
