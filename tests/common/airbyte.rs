@@ -232,17 +232,17 @@ impl AirbyteLab {
         me.dst("DROP TABLE IF EXISTS tache, utilisateur CASCADE")
             .await;
         let src = me.source().await;
+        // The sandbox commits asynchronously: the seed's commit could still sit in WAL
+        // buffers, after `pg_current_wal_lsn()` (the write position) that the first sync
+        // takes as its cold-start offset, and would then be streamed on top of the
+        // initial load. Committed synchronously, it is written before the sync looks.
+        src.client
+            .batch_execute("SET synchronous_commit = on")
+            .await
+            .unwrap_or_else(|e| panic!("{test}: {e}"));
         syncwatch::io::seed::sample(&src.client, users, tasks)
             .await
             .unwrap_or_else(|e| panic!("{test}: seeding the source: {e:#}"));
-        // The sandbox commits asynchronously: the seed's commits may still sit in WAL
-        // buffers, before `pg_current_wal_lsn()` (the write position) that the first sync
-        // takes as its cold-start offset, and would then be streamed on top of the initial
-        // load. A synchronous commit flushes everything before it.
-        src.client
-            .batch_execute("SET synchronous_commit = on; SELECT txid_current()")
-            .await
-            .unwrap_or_else(|e| panic!("{test}: flushing the seed: {e}"));
         Some(me)
     }
 
