@@ -54,13 +54,13 @@ pub fn human_bytes(bytes: i64) -> String {
     }
 }
 
-/// The age of a poll: `0.9s`, `6.0s`, `1m05s`.
 /// A duration in milliseconds, as the snapshots' times are; saturating (a setting of
 /// years does not wrap).
 pub fn millis(d: Duration) -> i64 {
     i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
 }
 
+/// The age of a poll: `0.9s`, `6.0s`, `1m05s`.
 pub fn age_ms(ms: i64) -> String {
     if ms < 60_000 {
         format!("{:.1}s", ms as f64 / 1000.0)

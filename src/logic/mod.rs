@@ -1,6 +1,7 @@
 //! Pure logic: functions of plain data, no I/O, no async, no clock (callers pass the
 //! time in). Everything here is unit-tested on values built by hand.
 
+pub mod airbyte_api;
 pub mod checks;
 pub mod counts;
 pub mod diff;

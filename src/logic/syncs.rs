@@ -110,6 +110,8 @@ pub struct Syncs {
     /// slot has been without one.
     reported_lag_ms: Option<i64>,
     inactive_for_ms: Option<i64>,
+    /// The first poll that saw the slot: syncs before it were not seen.
+    watching_since_ms: Option<i64>,
 }
 
 impl Syncs {
@@ -148,6 +150,7 @@ impl Syncs {
             }
             return;
         };
+        self.watching_since_ms.get_or_insert(now);
         if self.gone_since.take().is_some() {
             self.break_at(SlotBreak::Recreated { at_ms: now });
         }
@@ -332,6 +335,12 @@ impl Syncs {
 
     pub fn sessions(&self) -> impl Iterator<Item = &SyncSession> {
         self.sessions.iter()
+    }
+
+    /// Since when the slot has been watched (its current incarnation): a sync that
+    /// started earlier could not have been seen.
+    pub fn watching_since_ms(&self) -> Option<i64> {
+        self.watching_since_ms
     }
 
     /// The usual time from one sync's start to the next (the median of those seen),

@@ -60,6 +60,7 @@ pub enum CheckId {
     SourceSlot,
     SourceSlotHealth,
     SourceSyncs,
+    SourceSyncJob,
     SourcePublication,
     SourcePublicationTables,
     SourceReplicaIdentity,
@@ -74,7 +75,7 @@ pub enum CheckId {
 }
 
 impl CheckId {
-    pub const ALL: [CheckId; 19] = [
+    pub const ALL: [CheckId; 20] = [
         CheckId::SourceReachable,
         CheckId::SourceWalLevel,
         CheckId::SourceMaxReplicationSlots,
@@ -83,6 +84,7 @@ impl CheckId {
         CheckId::SourceSlot,
         CheckId::SourceSlotHealth,
         CheckId::SourceSyncs,
+        CheckId::SourceSyncJob,
         CheckId::SourcePublication,
         CheckId::SourcePublicationTables,
         CheckId::SourceReplicaIdentity,
@@ -108,6 +110,7 @@ impl CheckId {
             SourceSlot => "source.slot",
             SourceSlotHealth => "source.slot_health",
             SourceSyncs => "source.syncs",
+            SourceSyncJob => "source.sync_job",
             SourcePublication => "source.publication",
             SourcePublicationTables => "source.publication_tables",
             SourceReplicaIdentity => "source.replica_identity",
@@ -142,6 +145,7 @@ impl CheckId {
             SourceSlot => "slot",
             SourceSlotHealth => "slot health",
             SourceSyncs => "syncs",
+            SourceSyncJob => "sync job",
             SourcePublication => "publication",
             SourcePublicationTables => "published tables",
             SourceReplicaIdentity => "replica identity",
@@ -187,7 +191,11 @@ impl CheckId {
             DestColumns => 12,
             DestSubscription => 13,
             DestSubscriptionErrors => 14,
-            SourceReachable | DestReachable | DestSubscriptionTables | SourceSyncs => {
+            SourceReachable
+            | DestReachable
+            | DestSubscriptionTables
+            | SourceSyncs
+            | SourceSyncJob => {
                 return None;
             }
         })
