@@ -197,6 +197,9 @@ async fn run(cli: Cli) -> Result<ExitCode> {
         dest_prefix: g.dest_prefix.clone(),
         engine: g.engine.clone(),
         sync_interval: g.sync_interval.clone(),
+        // Issue 15: `--airbyte-url` / `--airbyte-connection` arrive with the API client.
+        airbyte_url: None,
+        airbyte_connection: None,
         read_only: g.read_only,
     };
     let settings = Settings::load(&overrides)?;

@@ -30,6 +30,43 @@ pub struct FileConfig {
     pub forecast_critical: Option<String>,
     pub history: Option<String>,
     pub read_only: Option<bool>,
+    pub airbyte: Option<AirbyteFile>,
+}
+
+/// `[airbyte]`: the API. The secret lives in a file of its own (or the environment), so
+/// the configuration can be shared without it.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AirbyteFile {
+    pub url: Option<String>,
+    pub client_id: Option<String>,
+    pub client_secret_file: Option<std::path::PathBuf>,
+    pub connection: Option<String>,
+}
+
+impl AirbyteFile {
+    pub(super) fn apply(self, parts: &mut super::AirbyteParts) -> Result<(), ConfigError> {
+        parts.url = self.url.or(parts.url.take());
+        parts.client_id = self.client_id.or(parts.client_id.take());
+        parts.connection = self.connection.or(parts.connection.take());
+        if let Some(path) = &self.client_secret_file {
+            let text = std::fs::read_to_string(path).map_err(|e| {
+                ConfigError(format!(
+                    "config `airbyte.client_secret_file` {}: {e}",
+                    path.display()
+                ))
+            })?;
+            let secret = text.trim();
+            if secret.is_empty() {
+                return Err(ConfigError(format!(
+                    "config `airbyte.client_secret_file` {}: the file is empty",
+                    path.display()
+                )));
+            }
+            parts.client_secret = Some(super::Secret::new(secret));
+        }
+        Ok(())
+    }
 }
 
 /// Reads and parses the file; errors are one line naming the file, the line and the key.
@@ -175,6 +212,46 @@ mod tests {
             assert!(e.0.starts_with("config `sync_interval`: "), "{e}");
             assert!(e.0.contains("like 90s, 15m"), "{e}");
         }
+    }
+
+    #[test]
+    fn the_airbyte_table_reads_its_secret_from_a_file() {
+        let dir = std::env::temp_dir().join(format!("syncwatch-abfile-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let secret = dir.join("secret");
+        std::fs::write(&secret, "hunter2-secret\n").unwrap();
+        let text = format!(
+            "[airbyte]\nurl = \"http://airbyte:8000\"\nclient_id = \"app\"\nclient_secret_file = {:?}\nconnection = \"pg to pg\"\n",
+            secret.display().to_string()
+        );
+        let mut parts = crate::config::AirbyteParts::default();
+        parse(&text)
+            .unwrap()
+            .airbyte
+            .unwrap()
+            .apply(&mut parts)
+            .unwrap();
+        assert_eq!(parts.url.as_deref(), Some("http://airbyte:8000"));
+        assert_eq!(parts.connection.as_deref(), Some("pg to pg"));
+        assert_eq!(
+            parts.client_secret.as_ref().unwrap().expose(),
+            "hunter2-secret"
+        );
+        assert!(!format!("{parts:?}").contains("hunter2"));
+        let missing = "[airbyte]\nclient_secret_file = \"/nonexistent/secret\"\n";
+        let e = parse(missing)
+            .unwrap()
+            .airbyte
+            .unwrap()
+            .apply(&mut crate::config::AirbyteParts::default())
+            .unwrap_err();
+        assert!(
+            e.0.starts_with("config `airbyte.client_secret_file` /nonexistent/secret:"),
+            "{e}"
+        );
+        let e = parse("[airbyte]\nsecret = \"x\"\n").unwrap_err();
+        assert!(e.contains("secret"), "{e}");
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

@@ -23,6 +23,8 @@ pub const DEFAULT_SLOT: &str = "airbyte_slot";
 pub const DEFAULT_PUBLICATION: &str = "airbyte_publication";
 pub const DEFAULT_SUBSCRIPTION: &str = "airbyte_subscription";
 pub const DEFAULT_SCHEMA: &str = "public";
+/// Where a local Airbyte (abctl) answers.
+pub const DEFAULT_AIRBYTE_URL: &str = "http://localhost:8000";
 
 /// A password. Its `Debug` and `Display` never show it; only [`Secret::expose`] does, and
 /// only the connection layer calls that.
@@ -263,6 +265,75 @@ impl fmt::Display for Engine {
     }
 }
 
+/// Airbyte's public API, when configured: where it answers, as which application, and
+/// which connection reads the slot. Optional: without it syncwatch works from the
+/// databases alone.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AirbyteApi {
+    /// Without a trailing `/`; the API lives under `/api/public/v1`.
+    pub url: String,
+    pub client_id: Option<String>,
+    /// From the environment or a file, never a flag (a command line is public).
+    pub client_secret: Option<Secret>,
+    /// The connection's id, or its name (looked up through the API).
+    pub connection: String,
+}
+
+/// The API settings as the layers give them, checked whole by [`AirbyteParts::resolve`].
+#[derive(Clone, Debug, Default)]
+pub(crate) struct AirbyteParts {
+    pub url: Option<String>,
+    pub client_id: Option<String>,
+    pub client_secret: Option<Secret>,
+    pub connection: Option<String>,
+}
+
+impl AirbyteParts {
+    fn resolve(self) -> Result<Option<AirbyteApi>, ConfigError> {
+        if self.url.is_none()
+            && self.client_id.is_none()
+            && self.client_secret.is_none()
+            && self.connection.is_none()
+        {
+            return Ok(None);
+        }
+        let Some(connection) = self.connection else {
+            return Err(ConfigError(
+                "airbyte: no connection — set [airbyte] connection, SYNCWATCH_AIRBYTE_CONNECTION or --airbyte-connection to its id or its name".into(),
+            ));
+        };
+        let url = self.url.unwrap_or_else(|| DEFAULT_AIRBYTE_URL.to_string());
+        let url = url.trim().trim_end_matches('/').to_string();
+        let host = url
+            .strip_prefix("http://")
+            .or_else(|| url.strip_prefix("https://"));
+        if host.is_none_or(|h| h.is_empty()) {
+            return Err(ConfigError(format!(
+                "airbyte url {url:?}: expected http://host[:port] or https://host[:port]"
+            )));
+        }
+        match (&self.client_id, &self.client_secret) {
+            (Some(_), None) => {
+                return Err(ConfigError(
+                    "airbyte: a client_id but no secret — put it in SYNCWATCH_AIRBYTE_CLIENT_SECRET or in the file [airbyte] client_secret_file names".into(),
+                ));
+            }
+            (None, Some(_)) => {
+                return Err(ConfigError(
+                    "airbyte: a client secret but no client_id — set [airbyte] client_id or SYNCWATCH_AIRBYTE_CLIENT_ID".into(),
+                ));
+            }
+            _ => {}
+        }
+        Ok(Some(AirbyteApi {
+            url,
+            client_id: self.client_id,
+            client_secret: self.client_secret,
+            connection: non_empty("airbyte connection", &connection)?,
+        }))
+    }
+}
+
 /// Everything syncwatch needs to know, resolved from all layers.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Settings {
@@ -294,6 +365,8 @@ pub struct Settings {
     /// How much of the slot's history the live view keeps (its charts' window).
     pub history: Duration,
     pub read_only: bool,
+    /// Airbyte's API, when configured.
+    pub airbyte: Option<AirbyteApi>,
     /// Things worth telling the user that are not errors (e.g. an open `.pgpass`).
     pub warnings: Vec<String>,
 }
@@ -320,6 +393,7 @@ impl Default for Settings {
             forecast_critical: Duration::from_secs(3600),
             history: Duration::from_secs(3600),
             read_only: false,
+            airbyte: None,
             warnings: Vec::new(),
         }
     }
@@ -338,6 +412,8 @@ pub struct Overrides {
     pub dest_prefix: Option<String>,
     pub engine: Option<String>,
     pub sync_interval: Option<String>,
+    pub airbyte_url: Option<String>,
+    pub airbyte_connection: Option<String>,
     pub read_only: bool,
 }
 
@@ -374,12 +450,35 @@ impl Settings {
         // Passwords found in lower layers are tracked per side to know what to fall back on.
         let mut explicit = [false, false];
 
+        let mut airbyte = AirbyteParts::default();
         if let Some(path) = &overrides.config_file {
-            let f = file::load(path)?;
+            let mut f = file::load(path)?;
+            if let Some(a) = f.airbyte.take() {
+                a.apply(&mut airbyte)?;
+            }
             f.apply(&mut s, &mut explicit)?;
         }
 
         let env = |k: &str| env(k).filter(|v| !v.trim().is_empty());
+        if let Some(v) = env("SYNCWATCH_AIRBYTE_URL") {
+            airbyte.url = Some(v);
+        }
+        if let Some(v) = env("SYNCWATCH_AIRBYTE_CLIENT_ID") {
+            airbyte.client_id = Some(v);
+        }
+        if let Some(v) = env("SYNCWATCH_AIRBYTE_CLIENT_SECRET") {
+            airbyte.client_secret = Some(Secret::new(v.trim()));
+        }
+        if let Some(v) = env("SYNCWATCH_AIRBYTE_CONNECTION") {
+            airbyte.connection = Some(v);
+        }
+        if let Some(v) = &overrides.airbyte_url {
+            airbyte.url = Some(v.clone());
+        }
+        if let Some(v) = &overrides.airbyte_connection {
+            airbyte.connection = Some(v.clone());
+        }
+        s.airbyte = airbyte.resolve()?;
         for (i, (var, flag)) in [
             ("SYNCWATCH_SOURCE", "--source"),
             ("SYNCWATCH_DEST", "--dest"),
@@ -623,6 +722,61 @@ mod tests {
             child,
             s.source.conninfo(false).replace(" password=********", "")
         );
+    }
+
+    #[test]
+    fn airbyte_api_settings_layer_and_never_show_the_secret() {
+        let none = Settings::load_with_env(&Overrides::default(), &env_of(&[])).unwrap();
+        assert_eq!(none.airbyte, None, "optional: nothing set, nothing asked");
+        let env = env_of(&[
+            ("SYNCWATCH_AIRBYTE_CLIENT_ID", "app"),
+            ("SYNCWATCH_AIRBYTE_CLIENT_SECRET", "s3cr3t-value\n"),
+            ("SYNCWATCH_AIRBYTE_CONNECTION", "from-env"),
+        ]);
+        let o = Overrides {
+            airbyte_connection: Some("9924bcd0-99be-453d-ba47-c2c9766f7da5".into()),
+            ..Default::default()
+        };
+        let s = Settings::load_with_env(&o, &env).unwrap();
+        let a = s.airbyte.clone().unwrap();
+        assert_eq!(a.url, DEFAULT_AIRBYTE_URL);
+        assert_eq!(
+            a.connection, "9924bcd0-99be-453d-ba47-c2c9766f7da5",
+            "the flag wins"
+        );
+        assert_eq!(a.client_secret.as_ref().unwrap().expose(), "s3cr3t-value");
+        for text in [format!("{s:?}"), format!("{a:#?}")] {
+            assert!(!text.contains("s3cr3t"), "{text}");
+        }
+        let e = Settings::load_with_env(
+            &Overrides::default(),
+            &env_of(&[("SYNCWATCH_AIRBYTE_URL", "http://h:8000/")]),
+        )
+        .unwrap_err();
+        assert!(e.0.starts_with("airbyte: no connection"), "{e}");
+        let e = Settings::load_with_env(
+            &Overrides::default(),
+            &env_of(&[
+                ("SYNCWATCH_AIRBYTE_CONNECTION", "c"),
+                ("SYNCWATCH_AIRBYTE_CLIENT_ID", "app"),
+            ]),
+        )
+        .unwrap_err();
+        assert!(e.0.contains("no secret"), "{e}");
+        let o = Overrides {
+            airbyte_url: Some("localhost:8000".into()),
+            airbyte_connection: Some("c".into()),
+            ..Default::default()
+        };
+        let e = Settings::load_with_env(&o, &env_of(&[])).unwrap_err();
+        assert!(e.0.contains("expected http://host"), "{e}");
+        let o = Overrides {
+            airbyte_url: Some("https://api.airbyte.com/".into()),
+            airbyte_connection: Some("c".into()),
+            ..Default::default()
+        };
+        let s = Settings::load_with_env(&o, &env_of(&[])).unwrap();
+        assert_eq!(s.airbyte.unwrap().url, "https://api.airbyte.com");
     }
 
     #[test]
