@@ -180,14 +180,16 @@ fn bad_shape(a: &Answer, message: String) -> ApiProblem {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
     use std::sync::{Arc, Mutex};
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
     /// A server that answers requests in order from `replies` (status, body) and records
     /// each request's first line and whether it carried a token.
-    async fn scripted(replies: Vec<(u16, &'static str)>) -> (String, Arc<Mutex<Vec<String>>>) {
+    pub(crate) async fn scripted(
+        replies: Vec<(u16, &'static str)>,
+    ) -> (String, Arc<Mutex<Vec<String>>>) {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
         let seen = Arc::new(Mutex::new(Vec::new()));
@@ -236,7 +238,7 @@ mod tests {
         (url, seen)
     }
 
-    fn settings(url: String, connection: &str) -> AirbyteApi {
+    pub(crate) fn settings(url: String, connection: &str) -> AirbyteApi {
         AirbyteApi {
             url,
             client_id: Some("app".into()),
@@ -245,7 +247,7 @@ mod tests {
         }
     }
 
-    const JOBS: &str = r#"{"data":[{"jobId":3,"status":"succeeded","jobType":"sync","startTime":"2026-12-01T10:00:00Z","connectionId":"c","duration":"PT1M"}],"next":null,"previous":null}"#;
+    pub(crate) const JOBS: &str = r#"{"data":[{"jobId":3,"status":"succeeded","jobType":"sync","startTime":"2026-12-01T10:00:00Z","connectionId":"c","duration":"PT1M"}],"next":null,"previous":null}"#;
 
     #[tokio::test]
     async fn a_refused_token_is_renewed_once_and_the_call_goes_through() {
