@@ -182,60 +182,31 @@ fn bad_shape(a: &Answer, message: String) -> ApiProblem {
 #[cfg(test)]
 pub(super) mod tests {
     use super::*;
-    use std::sync::{Arc, Mutex};
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-    /// A server that answers requests in order from `replies` (status, body) and records
-    /// each request's first line and whether it carried a token.
+    /// The scripted server, its requests as "first line [token or -]".
     pub(crate) async fn scripted(
         replies: Vec<(u16, &'static str)>,
-    ) -> (String, Arc<Mutex<Vec<String>>>) {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let url = format!("http://{}", listener.local_addr().unwrap());
-        let seen = Arc::new(Mutex::new(Vec::new()));
-        let log = seen.clone();
-        tokio::spawn(async move {
-            for (status, body) in replies {
-                let (mut s, _) = listener.accept().await.unwrap();
-                let mut got = Vec::new();
-                let mut buf = vec![0u8; 8192];
-                loop {
-                    let n = s.read(&mut buf).await.unwrap();
-                    got.extend_from_slice(&buf[..n]);
-                    let text = String::from_utf8_lossy(&got).to_string();
-                    if let Some(end) = text.find("\r\n\r\n") {
-                        let len = text
-                            .lines()
-                            .find_map(|l| {
-                                l.to_ascii_lowercase()
-                                    .strip_prefix("content-length: ")
-                                    .map(|v| v.trim().parse::<usize>().unwrap())
-                            })
-                            .unwrap_or(0);
-                        if got.len() >= end + 4 + len || n == 0 {
-                            let first = text.lines().next().unwrap_or("").to_string();
-                            let auth = text
-                                .lines()
-                                .find_map(|l| {
-                                    l.to_ascii_lowercase()
-                                        .strip_prefix("authorization: bearer ")
-                                        .map(str::to_string)
-                                })
-                                .unwrap_or_else(|| "-".into());
-                            log.lock().unwrap().push(format!("{first} [{auth}]"));
-                            break;
-                        }
-                    }
-                }
-                let reply = format!(
-                    "HTTP/1.1 {status} X\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
-                    body.len()
-                );
-                s.write_all(reply.as_bytes()).await.unwrap();
-                s.shutdown().await.ok();
-            }
-        });
-        (url, seen)
+    ) -> (String, impl Fn() -> Vec<String>) {
+        let (url, seen) = crate::io::airbyte::scripted::serve(replies).await;
+        let lines = move || {
+            seen.lock()
+                .unwrap()
+                .iter()
+                .map(|text| {
+                    let first = text.lines().next().unwrap_or("");
+                    let auth = text
+                        .lines()
+                        .find_map(|l| {
+                            l.to_ascii_lowercase()
+                                .strip_prefix("authorization: bearer ")
+                                .map(str::to_string)
+                        })
+                        .unwrap_or_else(|| "-".into());
+                    format!("{first} [{auth}]")
+                })
+                .collect()
+        };
+        (url, lines)
     }
 
     pub(crate) fn settings(url: String, connection: &str) -> AirbyteApi {
@@ -272,7 +243,7 @@ pub(super) mod tests {
         // The fresh token is kept for the next call.
         c.jobs("c").await.unwrap();
         assert_eq!(c.tokens_fetched, 2);
-        let seen = seen.lock().unwrap().clone();
+        let seen = seen();
         assert_eq!(
             seen,
             [

@@ -208,7 +208,7 @@ fn tls_config() -> Result<Arc<rustls::ClientConfig>, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use crate::io::airbyte::scripted;
 
     #[test]
     fn urls_come_apart() {
@@ -231,52 +231,10 @@ mod tests {
         }
     }
 
-    /// A server that answers one request with `reply` and hands back what it was sent.
-    async fn one_shot(reply: &'static str) -> (Target, tokio::task::JoinHandle<String>) {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let port = listener.local_addr().unwrap().port();
-        let seen = tokio::spawn(async move {
-            let (mut s, _) = listener.accept().await.unwrap();
-            let mut buf = vec![0u8; 8192];
-            let mut got = Vec::new();
-            // Headers, then the body its Content-Length announces.
-            loop {
-                let n = s.read(&mut buf).await.unwrap();
-                got.extend_from_slice(&buf[..n]);
-                let text = String::from_utf8_lossy(&got).to_string();
-                if let Some(end) = text.find("\r\n\r\n") {
-                    let len = text
-                        .lines()
-                        .find_map(|l| {
-                            l.to_ascii_lowercase()
-                                .strip_prefix("content-length: ")
-                                .map(|v| v.trim().parse::<usize>().unwrap())
-                        })
-                        .unwrap_or(0);
-                    if got.len() >= end + 4 + len {
-                        break;
-                    }
-                }
-                if n == 0 {
-                    break;
-                }
-            }
-            s.write_all(reply.as_bytes()).await.unwrap();
-            s.shutdown().await.ok();
-            String::from_utf8_lossy(&got).to_string()
-        });
-        (
-            Target::parse(&format!("http://127.0.0.1:{port}/base")).unwrap(),
-            seen,
-        )
-    }
-
     #[tokio::test]
     async fn a_request_carries_its_token_and_body_and_reads_any_status() {
-        let (target, seen) = one_shot(
-            "HTTP/1.1 500 Internal Server Error\r\ncontent-type: application/json\r\ncontent-length: 16\r\n\r\n{\"message\":\"no\"}",
-        )
-        .await;
+        let (url, seen) = scripted::serve(vec![(500, "{\"message\":\"no\"}")]).await;
+        let target = Target::parse(&format!("{url}/base")).unwrap();
         let token = Secret::new("tok-123");
         let answer = send(
             &target,
@@ -292,7 +250,7 @@ mod tests {
         .unwrap();
         assert_eq!(answer.status, 500);
         assert_eq!(answer.body, b"{\"message\":\"no\"}");
-        let request = seen.await.unwrap();
+        let request = seen.lock().unwrap()[0].clone();
         assert!(
             request.starts_with("POST /base/api/public/v1/jobs HTTP/1.1\r\n"),
             "{request}"

@@ -134,9 +134,7 @@ mod tests {
             m => panic!("{m:?}"),
         }
         assert!(matches!(next(&mut rx).await, ApiMsg::Jobs(Ok(_), _)));
-        let posts = seen
-            .lock()
-            .unwrap()
+        let posts = seen()
             .iter()
             .filter(|l| l.starts_with("POST /api/public/v1/jobs "))
             .count();
