@@ -90,34 +90,43 @@ impl Client {
         path: &str,
         json: Option<String>,
     ) -> Result<Answer, ApiProblem> {
-        for attempt in 0..2 {
-            let token = self.token().await?;
-            let answer = http::send(
-                &self.target,
-                Request {
-                    method,
-                    path,
-                    bearer: token.as_ref(),
-                    json: json.clone(),
-                },
-                REQUEST_LIMIT,
-            )
-            .await?;
-            if answer.status == 401 && attempt == 0 && token.is_some() {
-                self.token = None;
-                continue;
-            }
-            if !(200..300).contains(&answer.status) {
-                return Err(api::problem(
-                    kind,
-                    answer.status,
-                    &answer.body,
-                    &self.connection_ref,
-                ));
-            }
-            return Ok(answer);
+        let mut answer = self.send(method, path, &json).await?;
+        if answer.0.status == 401 && answer.1 {
+            self.token = None;
+            answer = self.send(method, path, &json).await?;
         }
-        unreachable!("the loop returns on its second attempt")
+        let (answer, _) = answer;
+        if !(200..300).contains(&answer.status) {
+            return Err(api::problem(
+                kind,
+                answer.status,
+                &answer.body,
+                &self.connection_ref,
+            ));
+        }
+        Ok(answer)
+    }
+
+    /// One request with the current token: the answer, and whether a token went with it.
+    async fn send(
+        &mut self,
+        method: &'static str,
+        path: &str,
+        json: &Option<String>,
+    ) -> Result<(Answer, bool), ApiProblem> {
+        let token = self.token().await?;
+        let answer = http::send(
+            &self.target,
+            Request {
+                method,
+                path,
+                bearer: token.as_ref(),
+                json: json.clone(),
+            },
+            REQUEST_LIMIT,
+        )
+        .await?;
+        Ok((answer, token.is_some()))
     }
 
     /// The configured connection: by id, or found by name among those listed.
