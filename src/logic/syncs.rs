@@ -96,9 +96,9 @@ pub struct Syncs {
     /// An advance seen with no consumer connected whose counter has not had time to
     /// speak: statistics reach `pg_stat_replication_slots` late on 14 (through the
     /// statistics collector, up to half a second behind), so a consumer's read can look
-    /// like an advance for one poll. Confirmed once the counter has stood still for
-    /// [`STATS_SETTLE_MS`].
-    suspect: Option<Suspect>,
+    /// like an advance for one poll. Held with the counter before it, and confirmed once
+    /// the counter has stood still for [`STATS_SETTLE_MS`].
+    suspect: Option<(Suspect, i64)>,
     /// The last thing done to the slot behind its consumer's back, and whether a
     /// consumer has taken the slot since.
     broken: Option<SlotBreak>,
@@ -170,30 +170,24 @@ impl Syncs {
                 && self.last_current.is_some_and(|before| new > before)
                 && !decoded_since(self.last_total_txns, slot)
             {
-                let advanced = SlotBreak::Advanced {
+                let suspect = Suspect {
                     at_ms: now,
                     from: old,
                     to: new,
                 };
                 match (self.last_total_txns, slot.stats.as_ref()) {
-                    (Some(txns), Some(_)) => {
-                        self.suspect = Some(Suspect {
-                            advanced,
-                            txns,
-                            seen_ms: now,
-                        })
-                    }
+                    (Some(txns), Some(_)) => self.suspect = Some((suspect, txns)),
                     // 13, or no statistics row: the position alone is all there is.
-                    _ => self.break_at(advanced),
+                    _ => self.break_at(suspect.into_break()),
                 }
             }
         }
-        if let Some(suspect) = self.suspect {
-            if decoded_since(Some(suspect.txns), slot) {
+        if let Some((suspect, txns)) = self.suspect {
+            if decoded_since(Some(txns), slot) {
                 self.suspect = None;
-            } else if now - suspect.seen_ms >= STATS_SETTLE_MS {
+            } else if now - suspect.at_ms >= STATS_SETTLE_MS {
                 self.suspect = None;
-                self.break_at(suspect.advanced);
+                self.break_at(suspect.into_break());
             }
         }
         let was_active = self.last_active;
@@ -367,13 +361,23 @@ impl Syncs {
 /// from the reading backend arrives; 15+ updates them in shared memory at once.
 pub const STATS_SETTLE_MS: i64 = 1_500;
 
-/// An advance waiting for the slot's statistics to confirm no consumer decoded it.
+/// An advance waiting for the slot's statistics to confirm no consumer decoded it: a
+/// [`SlotBreak::Advanced`] to be.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 struct Suspect {
-    advanced: SlotBreak,
-    /// The counter before the advance.
-    txns: i64,
-    seen_ms: i64,
+    at_ms: i64,
+    from: Lsn,
+    to: Lsn,
+}
+
+impl Suspect {
+    fn into_break(self) -> SlotBreak {
+        SlotBreak::Advanced {
+            at_ms: self.at_ms,
+            from: self.from,
+            to: self.to,
+        }
+    }
 }
 
 /// Whether a consumer decoded transactions from the slot since the last poll (14+:
