@@ -53,6 +53,15 @@ struct GlobalArgs {
     /// [default: learnt from the syncs seen]
     #[arg(long, global = true, value_name = "DURATION")]
     sync_interval: Option<String>,
+    /// Airbyte's API, for the connection's jobs and `a` (sync now)
+    /// (env SYNCWATCH_AIRBYTE_URL; default http://localhost:8000 once a connection is set)
+    #[arg(long, global = true, value_name = "URL")]
+    airbyte_url: Option<String>,
+    /// Airbyte: the connection reading the slot, its id or its name (env
+    /// SYNCWATCH_AIRBYTE_CONNECTION). The client secret is read from the environment or a
+    /// file, never from a flag
+    #[arg(long, global = true, value_name = "ID|NAME")]
+    airbyte_connection: Option<String>,
     /// Refuse every write: fixes, setup, seed and traffic
     #[arg(long, global = true)]
     read_only: bool,
@@ -197,9 +206,8 @@ async fn run(cli: Cli) -> Result<ExitCode> {
         dest_prefix: g.dest_prefix.clone(),
         engine: g.engine.clone(),
         sync_interval: g.sync_interval.clone(),
-        // Issue 15: `--airbyte-url` / `--airbyte-connection` arrive with the API client.
-        airbyte_url: None,
-        airbyte_connection: None,
+        airbyte_url: g.airbyte_url.clone(),
+        airbyte_connection: g.airbyte_connection.clone(),
         read_only: g.read_only,
     };
     let settings = Settings::load(&overrides)?;

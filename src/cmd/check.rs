@@ -19,14 +19,28 @@ pub struct CheckArgs {
 
 /// One poll, the checks, printed; exits 0 ok, 1 warning, 2 critical, 3 unknown.
 pub async fn run(settings: &Settings, args: CheckArgs) -> Result<ExitCode> {
-    let snap = poll::poll_once(settings, &Default::default()).await;
+    // Airbyte's API, when configured, is asked alongside the poll, not after it.
+    let api = async {
+        match &settings.airbyte {
+            Some(a) => Some(crate::io::airbyte::view_once(a).await),
+            None => None,
+        }
+    };
+    let poll_options = Default::default();
+    let (snap, api) = tokio::join!(poll::poll_once(settings, &poll_options), api);
     let mut tracker = Tracker::new(Mapping::new(settings));
     tracker.observe(&snap);
-    let checks = checks::evaluate(&snap, settings, tracker.syncs());
+    let checks = checks::with_sync_job(
+        checks::evaluate(&snap, settings, tracker.syncs()),
+        api.as_ref(),
+        settings,
+        tracker.syncs(),
+        snap.taken_at_ms,
+    );
     let text = if args.json {
-        report::json(&snap, &checks, &tracker, settings)
+        report::json(&snap, &checks, &tracker, settings, api.as_ref())
     } else {
-        report::human(&snap, &checks, &tracker)
+        report::human(&snap, &checks, &tracker, api.as_ref())
     };
     println!("{text}");
     Ok(ExitCode::from(checks::worst(&checks).exit_code()))

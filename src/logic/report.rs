@@ -4,10 +4,12 @@
 use serde::Serialize;
 
 use crate::config::Settings;
+use crate::logic::airbyte_api::describe_job;
 use crate::logic::divergence::{State, Tracker};
 use crate::logic::format::{count_cell, difference_cell, version_label};
 use crate::logic::syncs::forecast_for;
 use crate::logic::timeline::{Behind, Breaks};
+use crate::model::airbyte::{ApiView, Connection};
 use crate::model::check::{Check, Status, worst};
 use crate::model::lsn::Lsn;
 use crate::model::snapshot::RowCount;
@@ -71,6 +73,52 @@ struct ReportJson<'a> {
     checks: &'a [Check],
     slot: Option<SlotJson<'a>>,
     tables: Vec<TableJson>,
+    /// Airbyte's API's word on the connection; null when no API is configured.
+    airbyte: Option<AirbyteJson<'a>>,
+}
+
+#[derive(Serialize)]
+struct AirbyteJson<'a> {
+    url: &'a str,
+    connection: Option<&'a Connection>,
+    /// Why the API gave no answer, in one line; null when it answered.
+    problem: Option<String>,
+    /// Newest first.
+    jobs: Vec<JobJson<'a>>,
+}
+
+#[derive(Serialize)]
+struct JobJson<'a> {
+    id: i64,
+    status: &'a str,
+    started_at: Option<String>,
+    /// Start + duration; null while the job runs.
+    ended_at: Option<String>,
+    duration_seconds: Option<f64>,
+    rows: Option<u64>,
+    bytes: Option<u64>,
+}
+
+fn airbyte_json(view: &ApiView) -> AirbyteJson<'_> {
+    let at = |ms: Option<i64>| ms.and_then(rfc3339);
+    AirbyteJson {
+        url: &view.url,
+        connection: view.connection.as_ref(),
+        problem: view.problem.as_ref().map(ToString::to_string),
+        jobs: view
+            .jobs
+            .iter()
+            .map(|j| JobJson {
+                id: j.id,
+                status: j.status.label(),
+                started_at: at(j.started_at_ms),
+                ended_at: at(j.ended_at_ms()),
+                duration_seconds: j.duration_ms.map(|d| d as f64 / 1000.0),
+                rows: j.rows,
+                bytes: j.bytes,
+            })
+            .collect(),
+    }
 }
 
 fn slot_json<'a>(
@@ -152,7 +200,13 @@ fn taken_at(snap: &Snapshot) -> String {
 }
 
 /// The JSON document documented in the README.
-pub fn json(snap: &Snapshot, checks: &[Check], tracker: &Tracker, s: &Settings) -> String {
+pub fn json(
+    snap: &Snapshot,
+    checks: &[Check],
+    tracker: &Tracker,
+    s: &Settings,
+    api: Option<&ApiView>,
+) -> String {
     let status = worst(checks);
     let doc = ReportJson {
         status,
@@ -163,12 +217,18 @@ pub fn json(snap: &Snapshot, checks: &[Check], tracker: &Tracker, s: &Settings) 
         checks,
         slot: slot_json(snap, tracker, s.retained_wal_critical_bytes),
         tables: tables(snap, tracker),
+        airbyte: api.map(airbyte_json),
     };
     serde_json::to_string_pretty(&doc).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"))
 }
 
 /// A plain-text report for people: checks with their fixes, then the tables.
-pub fn human(snap: &Snapshot, checks: &[Check], tracker: &Tracker) -> String {
+pub fn human(
+    snap: &Snapshot,
+    checks: &[Check],
+    tracker: &Tracker,
+    api: Option<&ApiView>,
+) -> String {
     let mut out = String::new();
     let side = |s: &SideSnapshot| match (&s.reach, s.version_num) {
         (Reach::Up, Some(v)) => format!("{} (PostgreSQL {})", s.endpoint, version_label(v)),
@@ -230,6 +290,22 @@ pub fn human(snap: &Snapshot, checks: &[Check], tracker: &Tracker) -> String {
             ));
         }
     }
+    if let Some(view) = api {
+        let who = match &view.connection {
+            Some(c) => format!("{} ({})", c.name, c.id),
+            None => view.url.clone(),
+        };
+        out.push_str(&format!("\nAirbyte connection {who}\n"));
+        match &view.problem {
+            Some(p) => out.push_str(&format!("  {p}\n")),
+            None if view.jobs.is_empty() => out.push_str("  no sync job yet\n"),
+            None => {
+                for j in view.jobs.iter().take(5) {
+                    out.push_str(&format!("  {}\n", describe_job(j, snap.taken_at_ms)));
+                }
+            }
+        }
+    }
     let status = worst(checks);
     out.push_str(&format!(
         "\noverall: {} (exit {})\n",
@@ -258,7 +334,38 @@ mod tests {
     use crate::model::snapshot::{Fetched, Reach, SideSnapshot};
     use crate::testing::healthy;
 
-    fn states() -> Vec<(&'static str, Snapshot, Settings)> {
+    type State = (&'static str, Snapshot, Settings, Option<ApiView>);
+
+    /// Airbyte's API says the newest job failed, after one that succeeded.
+    fn failed_job_view(now_ms: i64) -> ApiView {
+        use crate::model::airbyte::{Job, JobStatus};
+        let job = |id, status, start_ms: i64, rows| Job {
+            id,
+            status: JobStatus::parse(status),
+            job_type: "sync".into(),
+            started_at_ms: Some(start_ms),
+            updated_at_ms: None,
+            duration_ms: Some(65_000),
+            rows: Some(rows),
+            bytes: Some(rows * 100),
+        };
+        ApiView {
+            url: "http://localhost:8000".into(),
+            connection: Some(Connection {
+                id: "9924bcd0-99be-453d-ba47-c2c9766f7da5".into(),
+                name: "pg to pg".into(),
+            }),
+            jobs: vec![
+                job(42, "failed", now_ms - 600_000, 0),
+                job(41, "succeeded", now_ms - 4_200_000, 1234),
+            ],
+            fetched_at_ms: Some(now_ms),
+            problem: None,
+            asking_since_ms: None,
+        }
+    }
+
+    fn states() -> Vec<State> {
         let native = Settings {
             engine: Engine::Native,
             ..Settings::default()
@@ -287,12 +394,17 @@ mod tests {
                 }
             }
         }
+        // 2026-12-01 12:00 UTC: job times read as dates, not as 1970.
+        let mut at_noon = healthy();
+        at_noon.taken_at_ms = 1_796_126_400_000;
+        let failed = failed_job_view(at_noon.taken_at_ms);
         vec![
-            ("healthy_native", healthy(), native.clone()),
-            ("healthy_airbyte", healthy(), airbyte.clone()),
-            ("broken_native", broken, native.clone()),
-            ("dest_down", down, native),
-            ("denied_and_missing", denied, airbyte),
+            ("healthy_native", healthy(), native.clone(), None),
+            ("healthy_airbyte", healthy(), airbyte.clone(), None),
+            ("broken_native", broken, native.clone(), None),
+            ("dest_down", down, native, None),
+            ("denied_and_missing", denied, airbyte.clone(), None),
+            ("airbyte_job_failed", at_noon, airbyte, Some(failed)),
         ]
     }
 
@@ -314,25 +426,37 @@ mod tests {
     #[test]
     fn json_and_human_reports_match_the_golden_documents() {
         let bless = std::env::var_os("SYNCWATCH_BLESS").is_some();
-        for (name, snap, s) in states() {
-            let checks = checks::evaluate(&snap, &s, &crate::logic::syncs::Syncs::once(&snap));
+        for (name, snap, s, api) in states() {
+            let syncs = crate::logic::syncs::Syncs::once(&snap);
+            let checks = checks::with_sync_job(
+                checks::evaluate(&snap, &s, &syncs),
+                api.as_ref(),
+                &s,
+                &syncs,
+                snap.taken_at_ms,
+            );
+            let api = api.as_ref();
             let mut tracker = Tracker::default();
             tracker.observe(&snap);
             if bless {
                 std::fs::write(
                     golden_path(name, "json"),
-                    json(&snap, &checks, &tracker, &s),
+                    json(&snap, &checks, &tracker, &s, api),
                 )
                 .unwrap();
-                std::fs::write(golden_path(name, "txt"), human(&snap, &checks, &tracker)).unwrap();
+                std::fs::write(
+                    golden_path(name, "txt"),
+                    human(&snap, &checks, &tracker, api),
+                )
+                .unwrap();
             }
             assert_eq!(
-                json(&snap, &checks, &tracker, &s),
+                json(&snap, &checks, &tracker, &s, api),
                 golden(name, "json"),
                 "{name}.json"
             );
             assert_eq!(
-                human(&snap, &checks, &tracker),
+                human(&snap, &checks, &tracker, api),
                 golden(name, "txt"),
                 "{name}.txt"
             );

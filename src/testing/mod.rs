@@ -1,7 +1,9 @@
 //! Test support, compiled only for tests and with the `testing` feature (integration
 //! tests and benchmarks): hand-built snapshots — a healthy native setup of the guide's two
-//! tables, helpers to make many tables — and, in [`faults`], fault injection.
+//! tables, helpers to make many tables — in [`faults`], fault injection, and in
+//! [`airbyte_api`], a stand-in for Airbyte's API.
 
+pub mod airbyte_api;
 pub mod faults;
 
 use crate::model::snapshot::*;

@@ -1,6 +1,7 @@
 //! Every change to the UI's state is one of these; keys, ticks, poller reports and
 //! background tasks all become actions, and only `App::update` applies them.
 
+use crate::io::airbyte::task::ApiMsg;
 use crate::model::side::Side;
 use crate::model::snapshot::SideSnapshot;
 
@@ -31,6 +32,10 @@ pub enum Action {
     Diff,
     /// The slot's history as charts.
     SlotHistory,
+    /// `a`: start an Airbyte sync now (asks first).
+    SyncNow,
+    /// Airbyte's API task reported.
+    Api(ApiMsg),
     /// `y` in a confirmation.
     Confirm,
     /// `n` / Esc: closes whatever popup is open.

@@ -15,10 +15,16 @@ pub fn draw(frame: &mut Frame, app: &mut App, theme: &Theme) {
     let small = area.height < 30;
     let checks_h = (app.checks.len() as u16 + 2).min(if small { 6 } else { 10 });
     let log_h = if small { 4 } else { 6 };
-    let [header, tables, slot, checks, log, footer] = Layout::vertical([
+    // Airbyte's jobs, when its API is configured: one job on a small terminal, four else.
+    let jobs_h = app
+        .api
+        .as_ref()
+        .map_or(0, |v| panes::jobs::height(v, if small { 1 } else { 4 }));
+    let [header, tables, slot, jobs, checks, log, footer] = Layout::vertical([
         Constraint::Length(1),
         Constraint::Min(4),
         Constraint::Length(3),
+        Constraint::Length(jobs_h),
         Constraint::Length(checks_h),
         Constraint::Length(log_h),
         Constraint::Length(1),
@@ -28,6 +34,9 @@ pub fn draw(frame: &mut Frame, app: &mut App, theme: &Theme) {
     app.page = tables.height.saturating_sub(3) as usize;
     panes::tables::draw(frame, tables, app, theme);
     panes::slot::draw(frame, slot, app, theme);
+    if let Some(view) = &app.api {
+        panes::jobs::draw(frame, jobs, app, view, theme);
+    }
     panes::checks::draw(frame, checks, app, theme);
     panes::log::draw(frame, log, app, theme);
     panes::footer::draw(frame, footer, app, theme);

@@ -25,6 +25,8 @@ pub enum Effect {
     StopTraffic,
     /// Diff this table in the background, with what the tracker knows of the consumer.
     Diff(TableKey, DiffHints),
+    /// Ask Airbyte's API for a sync of the connection (already confirmed).
+    StartSync,
 }
 
 /// What the monitor knows that a one-shot diff cannot: which rows the consumer has

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use tokio::sync::mpsc;
 
 use crate::config::Settings;
+use crate::io::airbyte::task::ApiCmd;
 use crate::io::pollers::{PollerCmd, Pollers};
 use crate::io::seed::copy::Cancel;
 use crate::io::seed::traffic::{Traffic, TrafficOptions, TrafficStats};
@@ -28,17 +29,25 @@ pub struct Effects {
     settings: Settings,
     out: mpsc::UnboundedSender<Action>,
     pollers: Pollers,
+    /// Airbyte's API task, when configured.
+    api: Option<mpsc::UnboundedSender<ApiCmd>>,
     seed: Option<Cancel>,
     /// Stops the traffic run under way, or its start while it connects.
     traffic: Option<Cancel>,
 }
 
 impl Effects {
-    pub fn new(settings: Settings, out: mpsc::UnboundedSender<Action>, pollers: Pollers) -> Self {
+    pub fn new(
+        settings: Settings,
+        out: mpsc::UnboundedSender<Action>,
+        pollers: Pollers,
+        api: Option<mpsc::UnboundedSender<ApiCmd>>,
+    ) -> Self {
         Effects {
             settings,
             out,
             pollers,
+            api,
             seed: None,
             traffic: None,
         }
@@ -50,7 +59,11 @@ impl Effects {
                 self.shutdown();
                 return Flow::Quit;
             }
-            Effect::Refresh => self.pollers.send(PollerCmd::RefreshNow),
+            Effect::Refresh => {
+                self.pollers.send(PollerCmd::RefreshNow);
+                self.tell_api(ApiCmd::Refresh);
+            }
+            Effect::StartSync => self.tell_api(ApiCmd::StartSync),
             Effect::SetPaused(p) => self.pollers.send(PollerCmd::Pause(p)),
             Effect::CountExact(key) => self.pollers.send(PollerCmd::CountExact(key)),
             Effect::RunFixes(steps) => spawn_fixes(
@@ -87,6 +100,13 @@ impl Effects {
             }
         }
         Flow::Continue
+    }
+
+    fn tell_api(&self, cmd: ApiCmd) {
+        if let Some(api) = &self.api {
+            // A task that ended has said why (its last report); nothing more to do.
+            let _ = api.send(cmd);
+        }
     }
 
     /// Stops the seed after its batch and the traffic after its statement.

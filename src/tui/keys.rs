@@ -185,6 +185,14 @@ pub const BINDINGS: &[Binding] = &[
         writes: false,
         action: Action::SlotHistory,
     },
+    Binding {
+        keys: &[Key::Char('a')],
+        label: "a",
+        help: "Airbyte: sync now, showing the API call first",
+        footer: None,
+        writes: true,
+        action: Action::SyncNow,
+    },
 ];
 
 fn matches(key: &Key, ev: &KeyEvent) -> bool {

@@ -87,11 +87,17 @@ pub async fn run(settings: Settings, badge: Option<String>) -> Result<()> {
     // Background actions (fixes, …) report back as actions.
     let (act_tx, mut act_rx) = mpsc::unbounded_channel::<Action>();
     let pollers = pollers::spawn(&settings, poll_tx);
+    // With no API configured the sender is kept and never used: its branch just waits.
+    let (api_tx, mut api_rx) = mpsc::unbounded_channel();
+    let api = settings
+        .airbyte
+        .clone()
+        .map(|a| crate::io::airbyte::task::spawn(a, api_tx.clone()));
     let mut terminal = TerminalGuard(ratatui::try_init().wrap_err("setting up the terminal")?);
     let mut events = EventStream::new();
     let mut tick = tokio::time::interval(TICK);
     let mut dirty = true;
-    let mut effects = Effects::new(settings.clone(), act_tx, pollers);
+    let mut effects = Effects::new(settings.clone(), act_tx, pollers, api);
     loop {
         if dirty {
             terminal
@@ -115,10 +121,15 @@ pub async fn run(settings: Settings, badge: Option<String>) -> Result<()> {
             },
             _ = tick.tick() => Some(Action::Tick(now_ms())),
             a = act_rx.recv() => a,
+            m = api_rx.recv() => m.map(Action::Api),
         };
         let Some(action) = action else { continue };
-        // A poll starting changes nothing visible until it is overdue, which the tick shows.
-        dirty = !matches!(action, Action::PollStarted(..));
+        // A request starting changes nothing visible until it is overdue, which the tick
+        // shows.
+        dirty = !matches!(
+            action,
+            Action::PollStarted(..) | Action::Api(crate::io::airbyte::task::ApiMsg::Asking(_))
+        );
         for effect in app.update(action) {
             if effects.run(effect) == Flow::Quit {
                 return Ok(());

@@ -5,6 +5,29 @@ pub mod client;
 pub mod http;
 pub mod task;
 
+use crate::config::AirbyteApi;
+use crate::model::airbyte::ApiView;
+
+/// One round for a one-shot `check`: the connection, then its jobs; a failure is kept in
+/// the view as its problem. Bounded by the client's per-request limit.
+pub async fn view_once(settings: &AirbyteApi) -> ApiView {
+    let mut view = ApiView::new(settings.url.clone());
+    let round = async {
+        let mut client = client::Client::new(settings)?;
+        let conn = client.connection().await?;
+        view.connection = Some(conn.clone());
+        client.jobs(&conn.id).await
+    };
+    match round.await {
+        Ok(jobs) => {
+            view.jobs = jobs;
+            view.fetched_at_ms = Some(chrono::Utc::now().timestamp_millis());
+        }
+        Err(p) => view.problem = Some(p),
+    }
+    view
+}
+
 /// A local server for the tests here: answers requests in order from a script of
 /// (status, body) and records each request whole.
 #[cfg(test)]

@@ -1,8 +1,9 @@
 //! The UI's whole state and `update`, the only function that changes it. Pure: it takes
 //! actions and returns effects (work for the event loop to start), never awaits. The
 //! state is here; each feature's handlers are in a file of their own (`poll.rs`,
-//! `navigate.rs`, `filter.rs`, `seed.rs`, `traffic.rs`, `diff.rs`, `fix.rs`).
+//! `navigate.rs`, `filter.rs`, `seed.rs`, `traffic.rs`, `diff.rs`, `fix.rs`, `airbyte.rs`).
 
+mod airbyte;
 mod diff;
 mod filter;
 mod fix;
@@ -16,6 +17,7 @@ use std::collections::VecDeque;
 use crate::config::Settings;
 use crate::logic::divergence::{State, Tracker, classify};
 use crate::logic::mapping::Mapping;
+use crate::model::airbyte::ApiView;
 use crate::model::check::{self, Check};
 use crate::model::snapshot::TableKey;
 use crate::model::snapshot::{Reach, RowCount, SideSnapshot, Snapshot};
@@ -158,6 +160,10 @@ pub struct App {
     /// The newest traffic run: reports of older ones are late and ignored.
     traffic_run: u32,
     pub diffing: Option<Diffing>,
+    /// Airbyte's API, when configured: the connection and its jobs.
+    pub api: Option<ApiView>,
+    /// When `a` → `y` asked for a sync that the API has not answered yet.
+    pub sync_asked_ms: Option<i64>,
     /// Source and destination samples not yet paired into the tracker.
     pending_source: bool,
     pending_dest: bool,
@@ -167,6 +173,10 @@ impl App {
     pub fn new(settings: Settings, now_ms: i64) -> Self {
         let mapping = Mapping::new(&settings);
         let history_ms = crate::logic::format::millis(settings.history);
+        let api = settings
+            .airbyte
+            .as_ref()
+            .map(|a| ApiView::new(a.url.clone()));
         App {
             settings,
             badge: None,
@@ -193,6 +203,8 @@ impl App {
             traffic: TrafficState::Off,
             traffic_run: 0,
             diffing: None,
+            api,
+            sync_asked_ms: None,
             pending_source: false,
             pending_dest: false,
         }
@@ -245,6 +257,8 @@ impl App {
             }
             Action::DiffProgress(p) => self.diff_progress(p),
             Action::DiffDone(table, result) => self.diff_done(table, result),
+            Action::SyncNow => self.ask_sync_now(),
+            Action::Api(msg) => self.api_report(msg),
         }
     }
 

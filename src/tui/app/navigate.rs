@@ -27,8 +27,10 @@ impl App {
     pub(super) fn confirm(&mut self) -> Vec<Effect> {
         match self.popup.take() {
             Some(Popup::Confirm { on_yes, .. }) => {
-                if let Effect::StartTraffic(run) = on_yes {
-                    self.traffic_started(run);
+                match on_yes {
+                    Effect::StartTraffic(run) => self.traffic_started(run),
+                    Effect::StartSync => self.sync_confirmed(),
+                    _ => {}
                 }
                 vec![on_yes]
             }

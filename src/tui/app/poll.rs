@@ -20,6 +20,8 @@ impl App {
         {
             self.pair_samples();
         }
+        // A job's age, and whether it is overdue, move with the clock.
+        self.judge_sync_job();
         vec![]
     }
 
@@ -58,6 +60,7 @@ impl App {
         self.with_snapshot(|app, snap| {
             app.checks = checks::evaluate(snap, &app.settings, app.tracker.syncs())
         });
+        self.judge_sync_job();
         self.clamp_selection();
         vec![]
     }

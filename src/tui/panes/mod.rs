@@ -3,6 +3,7 @@
 pub mod checks;
 pub mod footer;
 pub mod header;
+pub mod jobs;
 pub mod log;
 pub mod slot;
 pub mod tables;
