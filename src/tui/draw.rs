@@ -16,10 +16,9 @@ pub fn draw(frame: &mut Frame, app: &mut App, theme: &Theme) {
     let checks_h = (app.checks.len() as u16 + 2).min(if small { 6 } else { 10 });
     let log_h = if small { 4 } else { 6 };
     // Airbyte's jobs, when its API is configured: one job on a small terminal, four else.
-    let jobs_h = app
-        .api
-        .as_ref()
-        .map_or(0, |v| panes::jobs::height(v, if small { 1 } else { 4 }));
+    let jobs_h = app.api.as_ref().map_or(0, |v| {
+        panes::jobs::height(v, if small { 1 } else { 4 }, app.now_ms)
+    });
     let [header, tables, slot, jobs, checks, log, footer] = Layout::vertical([
         Constraint::Length(1),
         Constraint::Min(4),

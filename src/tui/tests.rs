@@ -786,3 +786,229 @@ fn the_history_window_is_the_configured_one() {
     let app = App::new(settings, T0);
     assert_eq!(app.tracker.syncs().timeline().window_ms(), 600_000);
 }
+
+mod airbyte_api {
+    //! The jobs pane and `a`, from the API task's reports as plain values.
+    use super::*;
+    use crate::config::{AirbyteApi, Secret};
+    use crate::io::airbyte::task::ApiMsg;
+    use crate::model::airbyte::{ApiProblem, Connection, Job, JobStatus};
+    use crate::model::check::{CheckId, Status};
+
+    fn with_api(read_only: bool) -> App {
+        let s = Settings {
+            engine: Engine::Airbyte,
+            read_only,
+            airbyte: Some(AirbyteApi {
+                url: "http://localhost:8000".into(),
+                client_id: Some("client".into()),
+                client_secret: Some(Secret::new("Sx-airbyte-secret")),
+                connection: "pg to pg".into(),
+            }),
+            ..Settings::default()
+        };
+        let mut app = App::new(s, T0);
+        app.utc_offset_secs = 0;
+        app
+    }
+
+    fn conn() -> Connection {
+        Connection {
+            id: "9924bcd0-99be-453d-ba47-c2c9766f7da5".into(),
+            name: "pg to pg".into(),
+        }
+    }
+
+    fn job(id: i64, status: &str, ago_ms: i64, dur_ms: i64) -> Job {
+        Job {
+            id,
+            status: JobStatus::parse(status),
+            job_type: "sync".into(),
+            started_at_ms: Some(T0 - ago_ms),
+            updated_at_ms: None,
+            duration_ms: Some(dur_ms),
+            rows: Some(1234 * id as u64),
+            bytes: Some(56_000 * id as u64),
+        }
+    }
+
+    fn listed(app: &mut App, jobs: Vec<Job>) {
+        app.update(Action::Api(ApiMsg::Connection(Ok(conn()), app.now_ms)));
+        app.update(Action::Api(ApiMsg::Jobs(Ok(jobs), app.now_ms)));
+    }
+
+    fn check(app: &App) -> &crate::model::check::Check {
+        app.checks
+            .iter()
+            .find(|c| c.id == CheckId::SourceSyncJob)
+            .expect("source.sync_job is among the checks")
+    }
+
+    #[test]
+    fn the_jobs_pane_shows_the_last_jobs_and_a_failed_one_is_critical() {
+        let mut app = with_api(false);
+        feed(&mut app, &healthy(), 2);
+        listed(
+            &mut app,
+            vec![
+                job(3, "failed", 600_000, 65_000),
+                job(2, "succeeded", 4_200_000, 80_000),
+                job(1, "succeeded", 7_800_000, 70_000),
+            ],
+        );
+        let t = render(&mut app, 120, 40);
+        insta::assert_snapshot!(t.backend());
+        let text = screen(&t);
+        assert!(text.contains("Airbyte · pg to pg"), "{text}");
+        assert!(text.contains("failed     job 3"), "{text}");
+        assert!(text.contains("3 702 rows"), "{text}");
+        assert_eq!(check(&app).status, Status::Critical);
+        // Between Airbyte syncs the sources' own checks stay as they were.
+        let ids: Vec<_> = app.checks.iter().map(|c| c.id).collect();
+        let at = ids
+            .iter()
+            .position(|i| *i == CheckId::SourceSyncJob)
+            .unwrap();
+        assert_eq!(ids[at - 1], CheckId::SourceSyncs, "after the slot's syncs");
+    }
+
+    #[test]
+    fn the_jobs_pane_fits_80_by_24_with_one_job() {
+        let mut app = with_api(false);
+        feed(&mut app, &healthy(), 2);
+        listed(
+            &mut app,
+            vec![
+                job(2, "running", 20_000, 0),
+                job(1, "succeeded", 3_600_000, 70_000),
+            ],
+        );
+        let t = render(&mut app, 80, 24);
+        insta::assert_snapshot!(t.backend());
+        let text = screen(&t);
+        assert!(text.contains("running    job 2"), "{text}");
+        assert!(
+            !text.contains("job 1 "),
+            "one job on a small screen: {text}"
+        );
+    }
+
+    #[test]
+    fn a_asks_with_the_call_then_y_starts_exactly_one_sync() {
+        let mut app = with_api(false);
+        feed(&mut app, &healthy(), 1);
+        listed(&mut app, vec![job(1, "succeeded", 3_600_000, 70_000)]);
+        assert!(app.update(Action::SyncNow).is_empty(), "asks first");
+        match &app.popup {
+            Some(Popup::Confirm { lines, on_yes, .. }) => {
+                assert_eq!(*on_yes, Effect::StartSync);
+                let text = lines.join("\n");
+                assert!(
+                    text.contains("POST http://localhost:8000/api/public/v1/jobs"),
+                    "{text}"
+                );
+                assert!(text.contains(r#""jobType":"sync""#), "{text}");
+                assert!(!text.contains("Sx-airbyte-secret"));
+            }
+            p => panic!("{p:?}"),
+        }
+        assert_eq!(app.update(Action::Confirm), vec![Effect::StartSync]);
+        // Asked again before Airbyte answered: said, not sent twice.
+        assert!(app.update(Action::SyncNow).is_empty());
+        assert!(app.popup.is_none());
+        assert!(app.log.back().unwrap().text.contains("waiting for Airbyte"));
+        app.update(Action::Api(ApiMsg::SyncStarted(
+            Ok(job(2, "running", 0, 0)),
+            app.now_ms,
+        )));
+        assert_eq!(app.api.as_ref().unwrap().jobs[0].id, 2, "shown at once");
+        assert_eq!(check(&app).status, Status::Ok, "a running job is fine");
+        // A job running: `a` says so and starts nothing.
+        assert!(app.update(Action::SyncNow).is_empty());
+        assert!(app.popup.is_none());
+        assert!(
+            app.log.back().unwrap().text.contains("job 2 is running"),
+            "{:?}",
+            app.log.back()
+        );
+        // It ends: the listing says succeeded, the log says so once.
+        app.update(Action::Api(ApiMsg::Jobs(
+            Ok(vec![
+                job(2, "succeeded", 0, 9_000),
+                job(1, "succeeded", 3_600_000, 70_000),
+            ]),
+            app.now_ms,
+        )));
+        assert!(
+            app.log
+                .back()
+                .unwrap()
+                .text
+                .contains("job 2: running → succeeded")
+        );
+    }
+
+    #[test]
+    fn a_is_refused_in_read_only_mode_and_explained_without_an_api() {
+        let mut ro = with_api(true);
+        listed(&mut ro, vec![]);
+        assert!(ro.update(Action::SyncNow).is_empty());
+        assert!(ro.popup.is_none());
+        assert!(ro.log.back().unwrap().text.contains("read-only"));
+
+        let mut none = app();
+        assert!(none.update(Action::SyncNow).is_empty());
+        assert!(none.popup.is_none());
+        assert!(none.log.back().unwrap().text.contains("[airbyte]"));
+        assert!(
+            none.checks.iter().all(|c| c.id != CheckId::SourceSyncJob),
+            "no API, no job check"
+        );
+    }
+
+    #[test]
+    fn wrong_credentials_are_one_line_and_the_rest_of_the_screen_keeps_working() {
+        let mut app = with_api(false);
+        feed(&mut app, &healthy(), 2);
+        let refused = ApiProblem::Credentials(
+            "Airbyte refused the client id and secret (401: Invalid client credentials) — check [airbyte] client_id and the secret (`abctl local credentials` prints them)".into(),
+        );
+        for _ in 0..3 {
+            app.update(Action::Api(ApiMsg::Connection(
+                Err(refused.clone()),
+                app.now_ms,
+            )));
+        }
+        let said = app
+            .log
+            .iter()
+            .filter(|l| l.text.contains("refused the client id"))
+            .count();
+        assert_eq!(said, 1, "said once, not at every retry");
+        assert_eq!(check(&app).status, Status::Unknown);
+        let t = render(&mut app, 120, 40);
+        let text = screen(&t);
+        assert!(text.contains("✗ Airbyte refused the client id"), "{text}");
+        assert!(
+            text.contains("utilisateur"),
+            "the tables still show: {text}"
+        );
+        assert!(!text.contains("Sx-airbyte-secret"));
+        // The keys still work.
+        app.update(Action::NextPane);
+        assert_eq!(app.focus, Pane::Slot);
+        assert!(app.update(Action::SyncNow).is_empty());
+        assert!(app.log.back().unwrap().text.contains("no sync started"));
+    }
+
+    #[test]
+    fn a_stalled_api_shows_as_stalled() {
+        let mut app = with_api(false);
+        listed(&mut app, vec![job(1, "succeeded", 3_600_000, 70_000)]);
+        app.update(Action::Api(ApiMsg::Asking(app.now_ms)));
+        app.update(Action::Tick(app.now_ms + 12_000));
+        let text = screen(&render(&mut app, 120, 40));
+        assert!(text.contains("API not answering for 12.0s"), "{text}");
+        assert!(text.contains("job 1 "), "the last jobs stay: {text}");
+    }
+}

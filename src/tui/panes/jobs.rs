@@ -18,11 +18,19 @@ use crate::tui::theme::Theme;
 /// A request older than this is shown as stalled (the client gives up at 10 s a request).
 const STALLED_MS: i64 = 5_000;
 
-/// The pane's height for `view` (borders included): a line per job up to `max_jobs`,
-/// and one for a problem or a stall.
-pub fn height(view: &ApiView, max_jobs: usize) -> u16 {
+/// The pane's height for `view` at `now_ms` (borders included): a line per job up to
+/// `max_jobs`, and one each for a problem and a stall.
+pub fn height(view: &ApiView, max_jobs: usize, now_ms: i64) -> u16 {
     let jobs = view.jobs.len().clamp(1, max_jobs.max(1));
-    (jobs + 2 + usize::from(view.problem.is_some())) as u16
+    let notes = usize::from(view.problem.is_some()) + usize::from(stalled(view, now_ms).is_some());
+    (jobs + 2 + notes) as u16
+}
+
+/// How long the request under way has gone unanswered, once that is a stall.
+fn stalled(view: &ApiView, now_ms: i64) -> Option<i64> {
+    view.asking_since_ms
+        .map(|at| now_ms - at)
+        .filter(|ms| *ms > STALLED_MS)
 }
 
 fn status_style(status: &JobStatus, theme: &Theme) -> Style {
@@ -54,7 +62,6 @@ fn job_line<'a>(job: &Job, app: &App, theme: &Theme) -> Line<'a> {
     let (slot, slot_style) = match slot_saw(job, app.tracker.syncs(), slack) {
         SlotSaw::Read => ("slot read ✓", theme.dim()),
         SlotSaw::Unread => ("slot not read ✗", theme.warn()),
-        SlotSaw::NotKnown if live => ("running", theme.dim()),
         SlotSaw::NotKnown => ("", theme.dim()),
     };
     Line::from(vec![
@@ -93,25 +100,22 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, view: &ApiView, theme: &Th
     if let Some(p) = &view.problem {
         lines.push(Line::styled(format!("✗ {p}"), theme.error()));
     }
-    match view.asking_since_ms {
-        Some(at) if app.now_ms - at > STALLED_MS => lines.push(Line::styled(
-            format!(
-                "API not answering for {} (stalled)",
-                age_ms(app.now_ms - at)
-            ),
+    if let Some(ms) = stalled(view, app.now_ms) {
+        lines.push(Line::styled(
+            format!("API not answering for {} (stalled)", age_ms(ms)),
             theme.warn(),
-        )),
-        _ => {}
+        ));
     }
     let room = (area.height.saturating_sub(2) as usize).saturating_sub(lines.len());
     if view.jobs.is_empty() {
-        let text = match (&view.connection, view.fetched_at_ms) {
-            (None, _) if view.problem.is_none() => format!("asking {} …", view.url),
-            (None, _) => "connection not found".into(),
-            (Some(_), None) => "listing jobs …".into(),
-            (Some(_), Some(_)) => "no sync job yet — a starts one".into(),
+        // With a problem, its line says it all.
+        let text = match (&view.connection, view.fetched_at_ms, &view.problem) {
+            (_, _, Some(_)) => None,
+            (None, _, None) => Some(format!("asking {} …", view.url)),
+            (Some(_), None, None) => Some("listing jobs …".into()),
+            (Some(_), Some(_), None) => Some("no sync job yet — a starts one".into()),
         };
-        lines.push(Line::styled(text, theme.dim()));
+        lines.extend(text.map(|t| Line::styled(t, theme.dim())));
     }
     // Jobs listed before a problem are the last known: dimmed, not hidden.
     let stale = view.problem.is_some();
