@@ -11,19 +11,7 @@ use syncwatch::sandbox::lab::exec;
 
 const SECRET: &str = "Zq7-s3cret-PW";
 
-fn all_command_lines() -> String {
-    let mut out = String::new();
-    for e in std::fs::read_dir("/proc").unwrap().flatten() {
-        if e.file_name().to_string_lossy().parse::<u32>().is_err() {
-            continue;
-        }
-        if let Ok(raw) = std::fs::read(e.path().join("cmdline")) {
-            out.push_str(&String::from_utf8_lossy(&raw).replace('\0', " "));
-            out.push('\n');
-        }
-    }
-    out
-}
+use common::all_command_lines;
 
 #[tokio::test]
 async fn the_password_is_never_on_a_command_line_the_screen_or_in_output() {

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use syncwatch::io::pg;
 use syncwatch::sandbox::lab::Lab;
+use syncwatch::testing::airbyte_api::{FakeAirbyte, Options as AirbyteOptions};
 
 static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
 
@@ -833,6 +834,133 @@ async fn g_against_a_stopped_source_leaves_the_keys_working_and_traffic_starts_o
     quit_and_expect_the_terminal_restored(&tmux).await;
     drop(tmux);
     drop(dir);
+    tokio::task::spawn_blocking(move || drop(lab))
+        .await
+        .unwrap();
+}
+
+/// A config file pointing at the stand-in Airbyte API, the secret in a file of its own
+/// (0600) as the README advises; returns the config's path.
+fn airbyte_config(dir: &TempDir, api: &FakeAirbyte, secret: &str) -> String {
+    use std::os::unix::fs::PermissionsExt;
+    let secret_file = dir.path().join("airbyte-secret");
+    std::fs::write(&secret_file, format!("{secret}\n")).unwrap();
+    std::fs::set_permissions(&secret_file, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let config = dir.path().join("syncwatch.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[airbyte]\nurl = \"{}\"\nclient_id = \"{}\"\nclient_secret_file = \"{}\"\nconnection = \"pg to pg\"\n",
+            api.url,
+            AirbyteOptions::default().client_id,
+            secret_file.display()
+        ),
+    )
+    .unwrap();
+    config.display().to_string()
+}
+
+fn now_ms() -> i64 {
+    chrono::Utc::now().timestamp_millis()
+}
+
+/// Issue 15's end to end: the last jobs on screen; `a` shows the call, `y` creates
+/// exactly one job, the pane follows it from running to succeeded; a token the server
+/// dropped is renewed without a word on screen; the secret is on no command line and
+/// never on the screen.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_then_y_starts_one_airbyte_sync_and_the_pane_follows_it_to_succeeded() {
+    const SECRET: &str = "Sx-e2e-airbyte-secret-7c1";
+    let lab = common::guide_lab().await;
+    let settings = lab.settings();
+    let api = FakeAirbyte::start(AirbyteOptions {
+        client_secret: SECRET.into(),
+        job_runs_for: Duration::from_secs(4),
+        ..AirbyteOptions::default()
+    });
+    let old = api.add_job("succeeded", now_ms() - 3_600_000, 61_000, 120);
+    let dir = TempDir::new("airbyte");
+    let config = airbyte_config(&dir, &api, SECRET);
+    let tmux = Tmux::new(120, 40);
+    tmux.start_syncwatch(&settings, &format!("--config '{config}'"));
+    tmux.wait_for("the last job", |s| {
+        s.contains("Airbyte · pg to pg") && s.contains(&format!("succeeded  job {old}"))
+    })
+    .await;
+
+    // Airbyte forgets the token (it lives a few minutes): the next request renews it.
+    api.expire_tokens();
+    tmux.keys(&["a"]);
+    let question = tmux
+        .wait_for("the call a sync makes", |s| s.contains("y run it"))
+        .await;
+    assert!(
+        question.contains("/api/public/v1/jobs") && question.contains(r#""jobType":"sync""#),
+        "{question}"
+    );
+    assert_eq!(api.jobs_created(), 0, "nothing before y");
+    tmux.keys(&["y"]);
+    let new = old + 1;
+    tmux.wait_for("the new job running", |s| {
+        s.contains(&format!("running    job {new}"))
+    })
+    .await;
+    // While it runs, `a` says so and sends nothing.
+    tmux.keys(&["a"]);
+    tmux.wait_for("a sync already running said", |s| {
+        log_text(s).contains("not starting another") || log_text(s).contains("waiting for Airbyte")
+    })
+    .await;
+    let done = tmux
+        .wait_for("the new job succeeded", |s| {
+            s.contains(&format!("succeeded  job {new}"))
+        })
+        .await;
+    assert_eq!(api.jobs_created(), 1, "exactly one job");
+    assert!(api.tokens_issued() >= 2, "the dropped token was renewed");
+    let log = log_text(&done);
+    assert!(
+        !log.contains("refused") && !log.contains("Airbyte's API:"),
+        "the renewal went unseen: {log}"
+    );
+    assert!(!done.contains(SECRET));
+    assert!(!common::all_command_lines().contains(SECRET));
+    quit_and_expect_the_terminal_restored(&tmux).await;
+    drop(tmux);
+    tokio::task::spawn_blocking(move || drop(lab))
+        .await
+        .unwrap();
+}
+
+/// Wrong credentials: one line saying what to check, and everything else on the screen
+/// still works.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wrong_airbyte_credentials_are_one_clear_line_and_the_rest_keeps_working() {
+    let lab = common::guide_lab().await;
+    let settings = lab.settings();
+    let api = FakeAirbyte::start(AirbyteOptions::default());
+    let dir = TempDir::new("airbyte-wrong");
+    let config = airbyte_config(&dir, &api, "Sx-not-the-secret");
+    let tmux = Tmux::new(120, 40);
+    tmux.start_syncwatch(&settings, &format!("--config '{config}'"));
+    let screen = tmux
+        .wait_for("the refusal and the tables", |s| {
+            s.contains("✗ Airbyte refused the client id") && table_row(s, "utilisateur").is_some()
+        })
+        .await;
+    let said = log_text(&screen)
+        .lines()
+        .filter(|l| l.contains("refused the client id"))
+        .count();
+    assert_eq!(said, 1, "{screen}");
+    assert!(!screen.contains("Sx-not-the-secret"));
+    help_opens_and_closes(&tmux).await;
+    tmux.keys(&["a"]);
+    tmux.wait_for("a explains", |s| log_text(s).contains("no sync started"))
+        .await;
+    assert_eq!(api.jobs_created(), 0);
+    quit_and_expect_the_terminal_restored(&tmux).await;
+    drop(tmux);
     tokio::task::spawn_blocking(move || drop(lab))
         .await
         .unwrap();
