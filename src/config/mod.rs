@@ -304,14 +304,8 @@ impl AirbyteParts {
         };
         let url = self.url.unwrap_or_else(|| DEFAULT_AIRBYTE_URL.to_string());
         let url = url.trim().trim_end_matches('/').to_string();
-        let host = url
-            .strip_prefix("http://")
-            .or_else(|| url.strip_prefix("https://"));
-        if host.is_none_or(|h| h.is_empty()) {
-            return Err(ConfigError(format!(
-                "airbyte url {url:?}: expected http://host[:port] or https://host[:port]"
-            )));
-        }
+        // The same parse the client uses: a URL that passes here is one it can ask.
+        crate::model::airbyte::ApiUrl::parse(&url).map_err(ConfigError)?;
         match (&self.client_id, &self.client_secret) {
             (Some(_), None) => {
                 return Err(ConfigError(

@@ -6,6 +6,61 @@ use std::fmt;
 
 use serde::Serialize;
 
+/// Where the API answers, taken apart from its URL.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ApiUrl {
+    pub tls: bool,
+    pub host: String,
+    pub port: u16,
+    /// A path the API sits under (a reverse proxy's), without a trailing `/`.
+    pub base_path: String,
+}
+
+impl ApiUrl {
+    /// `http://host[:port][/base]` or `https://…`.
+    pub fn parse(url: &str) -> Result<ApiUrl, String> {
+        let bad = |why: &str| format!("airbyte url {url:?}: {why}");
+        let (tls, rest) = if let Some(r) = url.strip_prefix("https://") {
+            (true, r)
+        } else if let Some(r) = url.strip_prefix("http://") {
+            (false, r)
+        } else {
+            return Err(bad("expected http://host[:port] or https://host[:port]"));
+        };
+        let (authority, path) = match rest.find('/') {
+            Some(i) => (&rest[..i], rest[i..].trim_end_matches('/')),
+            None => (rest, ""),
+        };
+        let (host, port) = if let Some(v6) = authority.strip_prefix('[') {
+            let (h, after) = v6.split_once(']').ok_or_else(|| bad("unclosed ["))?;
+            (h, after.strip_prefix(':'))
+        } else {
+            match authority.rsplit_once(':') {
+                Some((h, p)) => (h, Some(p)),
+                None => (authority, None),
+            }
+        };
+        if host.is_empty() {
+            return Err(bad("no host"));
+        }
+        let port = match port {
+            Some(p) => p
+                .parse::<u16>()
+                .ok()
+                .filter(|p| *p > 0)
+                .ok_or_else(|| bad("bad port"))?,
+            None if tls => 443,
+            None => 80,
+        };
+        Ok(ApiUrl {
+            tls,
+            host: host.to_string(),
+            port,
+            base_path: path.to_string(),
+        })
+    }
+}
+
 /// A job's status, as `JobStatusEnum` spells it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]

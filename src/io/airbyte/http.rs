@@ -16,60 +16,10 @@ use crate::model::airbyte::ApiProblem;
 /// Answers larger than this are refused: a jobs page is a few kB.
 const MAX_BODY: usize = 4 << 20;
 
-/// Where the API answers, taken apart from its URL.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Target {
-    pub tls: bool,
-    pub host: String,
-    pub port: u16,
-    /// A path the API sits under (a reverse proxy's), without a trailing `/`.
-    pub base_path: String,
-}
+/// Where the API answers: parsed once, by the settings' own rules.
+pub use crate::model::airbyte::ApiUrl as Target;
 
 impl Target {
-    /// `http://host[:port][/base]` or `https://…`.
-    pub fn parse(url: &str) -> Result<Target, String> {
-        let bad = |why: &str| format!("airbyte url {url:?}: {why}");
-        let (tls, rest) = if let Some(r) = url.strip_prefix("https://") {
-            (true, r)
-        } else if let Some(r) = url.strip_prefix("http://") {
-            (false, r)
-        } else {
-            return Err(bad("expected http:// or https://"));
-        };
-        let (authority, path) = match rest.find('/') {
-            Some(i) => (&rest[..i], rest[i..].trim_end_matches('/')),
-            None => (rest, ""),
-        };
-        let (host, port) = if let Some(v6) = authority.strip_prefix('[') {
-            let (h, after) = v6.split_once(']').ok_or_else(|| bad("unclosed ["))?;
-            (h, after.strip_prefix(':'))
-        } else {
-            match authority.rsplit_once(':') {
-                Some((h, p)) => (h, Some(p)),
-                None => (authority, None),
-            }
-        };
-        if host.is_empty() {
-            return Err(bad("no host"));
-        }
-        let port = match port {
-            Some(p) => p
-                .parse::<u16>()
-                .ok()
-                .filter(|p| *p > 0)
-                .ok_or_else(|| bad("bad port"))?,
-            None if tls => 443,
-            None => 80,
-        };
-        Ok(Target {
-            tls,
-            host: host.to_string(),
-            port,
-            base_path: path.to_string(),
-        })
-    }
-
     fn host_header(&self) -> String {
         let host = if self.host.contains(':') {
             format!("[{}]", self.host)
