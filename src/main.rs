@@ -7,7 +7,7 @@ use clap::{Args, Parser, Subcommand};
 use color_eyre::eyre::{Result, eyre};
 
 use syncwatch::cmd::{self, check::CheckArgs, demo::DemoArgs, diff::DiffArgs, seed::SeedArgs};
-use syncwatch::config::{Overrides, Settings};
+use syncwatch::config::Overrides;
 use syncwatch::model::side::Side;
 
 /// Watch a PostgreSQL → PostgreSQL change-data-capture sync and fix its setup.
@@ -65,6 +65,10 @@ struct GlobalArgs {
     /// Refuse every write: fixes, setup, seed and traffic
     #[arg(long, global = true)]
     read_only: bool,
+    /// Only this [[pair]] of the config file (check and the live view take every pair
+    /// without it; setup, seed, diff and demo need it when there are several)
+    #[arg(long, global = true, value_name = "NAME")]
+    pair: Option<String>,
 }
 
 #[derive(Subcommand, Debug)]
@@ -209,20 +213,27 @@ async fn run(cli: Cli) -> Result<ExitCode> {
         airbyte_url: g.airbyte_url.clone(),
         airbyte_connection: g.airbyte_connection.clone(),
         read_only: g.read_only,
+        pair: g.pair.clone(),
     };
-    let settings = Settings::load(&overrides)?;
-    for w in &settings.warnings {
-        eprintln!("warning: {w}");
+    let pairs = syncwatch::config::load_pairs(&overrides)?;
+    let mut said: Vec<&String> = Vec::new();
+    for w in pairs.iter().flat_map(|p| &p.settings.warnings) {
+        if !said.contains(&w) {
+            eprintln!("warning: {w}");
+            said.push(w);
+        }
     }
+    // Every command but check works on one pair.
+    let one = || syncwatch::config::only_pair(&pairs);
     match cli.command {
-        None | Some(Cmd::Tui) => cmd::tui::run(&settings).await,
-        Some(Cmd::Check { json }) => cmd::check::run(&settings, CheckArgs { json }).await,
+        None | Some(Cmd::Tui) => cmd::tui::run(&one()?).await,
+        Some(Cmd::Check { json }) => cmd::check::run(&pairs, CheckArgs { json }).await,
         Some(Cmd::Setup { dry_run, side }) => {
             let args = cmd::setup::SetupArgs {
                 dry_run,
                 side: side.map(Side::from),
             };
-            cmd::setup::run(&settings, args).await
+            cmd::setup::run(&one()?, args).await
         }
         Some(Cmd::Seed {
             rows,
@@ -242,7 +253,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
                 mix,
                 ..Default::default()
             };
-            cmd::seed::run(&settings, args).await
+            cmd::seed::run(&one()?, args).await
         }
         Some(Cmd::Diff {
             table,
@@ -256,7 +267,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
                 limit,
                 no_recheck,
             };
-            cmd::diff::run(&settings, args).await
+            cmd::diff::run(&one()?, args).await
         }
         Some(Cmd::Demo {
             no_tui,
@@ -283,7 +294,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
                 engine,
                 fetch_debezium,
             };
-            cmd::demo::run(&settings, args).await
+            cmd::demo::run(&one()?, args).await
         }
     }
 }

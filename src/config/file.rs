@@ -8,9 +8,15 @@ use serde::Deserialize;
 
 use super::{ConfigError, Settings, conninfo, non_empty};
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Clone, Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct FileConfig {
+    /// A `[[pair]]`'s name (at the top level: the one pair's, `default` when unset).
+    pub name: Option<String>,
+    /// `[[pair]]` entries: each a sync of its own, with these same keys; the top-level
+    /// keys are every pair's defaults.
+    #[serde(default)]
+    pub pair: Vec<FileConfig>,
     pub source: Option<String>,
     pub destination: Option<String>,
     pub slot: Option<String>,
@@ -35,7 +41,7 @@ pub struct FileConfig {
 
 /// `[airbyte]`: the API. The secret lives in a file of its own (or the environment), so
 /// the configuration can be shared without it.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Clone, Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AirbyteFile {
     pub url: Option<String>,
@@ -164,19 +170,25 @@ impl FileConfig {
         if let Some(ro) = self.read_only {
             s.read_only = ro;
         }
-        if s.forecast_critical > s.forecast_warning {
-            return Err(ConfigError(
-                "config `forecast_critical`: must not exceed forecast_warning".to_string(),
-            ));
-        }
-        if s.retained_wal_warning_bytes > s.retained_wal_critical_bytes {
-            return Err(ConfigError(
-                "config `retained_wal_warning_mb`: must not exceed retained_wal_critical_mb"
-                    .to_string(),
-            ));
-        }
         Ok(())
     }
+}
+
+/// What must hold between settings, once every layer is applied (a pair may raise one
+/// threshold above the top level's other).
+pub(super) fn validate(s: &Settings) -> Result<(), ConfigError> {
+    if s.forecast_critical > s.forecast_warning {
+        return Err(ConfigError(
+            "config `forecast_critical`: must not exceed forecast_warning".to_string(),
+        ));
+    }
+    if s.retained_wal_warning_bytes > s.retained_wal_critical_bytes {
+        return Err(ConfigError(
+            "config `retained_wal_warning_mb`: must not exceed retained_wal_critical_mb"
+                .to_string(),
+        ));
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -409,6 +409,18 @@ pub struct Overrides {
     pub airbyte_url: Option<String>,
     pub airbyte_connection: Option<String>,
     pub read_only: bool,
+    /// `--pair NAME`: only this `[[pair]]` of the config file.
+    pub pair: Option<String>,
+}
+
+/// The name of the one pair a config without `[[pair]]` describes.
+pub const DEFAULT_PAIR: &str = "default";
+
+/// One sync to watch: a source, a destination and everything between, by name.
+#[derive(Clone, Debug)]
+pub struct Pair {
+    pub name: String,
+    pub settings: Settings,
 }
 
 /// A setting that could not be used. One line, names the setting, safe to print.
@@ -429,128 +441,288 @@ impl From<conninfo::ConnInfoError> for ConfigError {
     }
 }
 
+/// Every pair the configuration describes, after `--pair`.
+pub fn load_pairs(overrides: &Overrides) -> Result<Vec<Pair>, ConfigError> {
+    load_pairs_with_env(overrides, &|k| std::env::var(k).ok())
+}
+
+/// The same with `env` standing for the process environment (tests pass a map).
+///
+/// Layers, weakest first: defaults, the file's top-level keys, the pair's own keys, the
+/// environment, flags. The environment and flags apply to every pair selected, except
+/// those that name one pair's objects (`--source`, `--dest`, `--slot`, `--publication`,
+/// `--airbyte-connection` and their variables): with several pairs selected they are
+/// refused rather than applied to all, which would point every pair at one server.
+pub fn load_pairs_with_env(
+    overrides: &Overrides,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Vec<Pair>, ConfigError> {
+    let mut top = match &overrides.config_file {
+        Some(path) => file::load(path)?,
+        None => file::FileConfig::default(),
+    };
+    let entries = std::mem::take(&mut top.pair);
+    if entries.is_empty() {
+        let name = top.name.take().unwrap_or_else(|| DEFAULT_PAIR.to_string());
+        let name = pair_name("config `name`", &name)?;
+        if let Some(want) = &overrides.pair
+            && *want != name
+        {
+            return Err(ConfigError(format!(
+                "--pair {want:?}: the configuration has one pair, {name:?}"
+            )));
+        }
+        let settings = resolve(&[top], overrides, env)?;
+        return Ok(vec![Pair { name, settings }]);
+    }
+    if top.name.is_some() {
+        return Err(ConfigError(
+            "config `name`: with [[pair]] entries, each pair has its own name".into(),
+        ));
+    }
+    let mut names: Vec<String> = Vec::new();
+    for (i, p) in entries.iter().enumerate() {
+        let Some(name) = &p.name else {
+            return Err(ConfigError(format!(
+                "config [[pair]] #{}: no name — give each pair a `name`",
+                i + 1
+            )));
+        };
+        let name = pair_name("config [[pair]] `name`", name)?;
+        if !p.pair.is_empty() {
+            return Err(ConfigError(format!(
+                "config [[pair]] {name:?}: a pair cannot hold pairs"
+            )));
+        }
+        if names.contains(&name) {
+            return Err(ConfigError(format!(
+                "config [[pair]] {name:?}: two pairs have this name"
+            )));
+        }
+        names.push(name);
+    }
+    let chosen: Vec<(String, file::FileConfig)> = match &overrides.pair {
+        Some(want) => {
+            let Some(i) = names.iter().position(|n| n == want) else {
+                return Err(ConfigError(format!(
+                    "--pair {want:?}: no such pair; the configuration has {}",
+                    names.join(", ")
+                )));
+            };
+            vec![(names[i].clone(), entries[i].clone())]
+        }
+        None => names.into_iter().zip(entries).collect(),
+    };
+    if chosen.len() > 1 {
+        one_pair_only(overrides, env, chosen.len())?;
+    }
+    chosen
+        .into_iter()
+        .map(|(name, entry)| {
+            let settings = resolve(&[top.clone(), entry], overrides, env)
+                .map_err(|e| ConfigError(format!("pair {name:?}: {e}")))?;
+            Ok(Pair { name, settings })
+        })
+        .collect()
+}
+
+/// A pair's name goes in metric labels and on screen: printable, one line, not empty.
+fn pair_name(setting: &str, v: &str) -> Result<String, ConfigError> {
+    let v = non_empty(setting, v.trim())?;
+    if v.chars().any(char::is_control) {
+        return Err(ConfigError(format!(
+            "{setting} {v:?}: control characters are not allowed"
+        )));
+    }
+    Ok(v)
+}
+
+/// Refuses the flags and variables that name one pair's objects when several pairs are
+/// selected.
+fn one_pair_only(
+    o: &Overrides,
+    env: &dyn Fn(&str) -> Option<String>,
+    n: usize,
+) -> Result<(), ConfigError> {
+    let flags = [
+        ("--source", o.source.is_some()),
+        ("--dest", o.dest.is_some()),
+        ("--slot", o.slot.is_some()),
+        ("--publication", o.publication.is_some()),
+        ("--airbyte-connection", o.airbyte_connection.is_some()),
+    ];
+    let vars = [
+        "SYNCWATCH_SOURCE",
+        "SYNCWATCH_DEST",
+        "SYNCWATCH_AIRBYTE_CONNECTION",
+    ];
+    let given = flags
+        .iter()
+        .filter(|(_, set)| *set)
+        .map(|(f, _)| *f)
+        .chain(
+            vars.iter()
+                .copied()
+                .filter(|v| env(v).is_some_and(|x| !x.trim().is_empty())),
+        )
+        .next();
+    match given {
+        Some(what) => Err(ConfigError(format!(
+            "{what} names one pair's server or objects, and the configuration has {n} pairs: add --pair NAME, or set it in that [[pair]]"
+        ))),
+        None => Ok(()),
+    }
+}
+
 impl Settings {
-    /// Resolves settings from the real environment.
+    /// The settings of the one pair selected (the only one, or `--pair`'s), from the real
+    /// environment. Commands that work on one pair use this.
     pub fn load(overrides: &Overrides) -> Result<Settings, ConfigError> {
         Self::load_with_env(overrides, &|k| std::env::var(k).ok())
     }
 
-    /// Resolves settings with `env` standing for the process environment (tests pass a map).
+    /// The same with `env` standing for the process environment (tests pass a map).
     pub fn load_with_env(
         overrides: &Overrides,
         env: &dyn Fn(&str) -> Option<String>,
     ) -> Result<Settings, ConfigError> {
-        let mut s = Settings::default();
-        // Passwords found in lower layers are tracked per side to know what to fall back on.
-        let mut explicit = [false, false];
-
-        let mut airbyte = AirbyteParts::default();
-        if let Some(path) = &overrides.config_file {
-            let mut f = file::load(path)?;
-            if let Some(a) = f.airbyte.take() {
-                a.apply(&mut airbyte)?;
-            }
-            f.apply(&mut s, &mut explicit)?;
-        }
-
-        let env = |k: &str| env(k).filter(|v| !v.trim().is_empty());
-        if let Some(v) = env("SYNCWATCH_AIRBYTE_URL") {
-            airbyte.url = Some(v);
-        }
-        if let Some(v) = env("SYNCWATCH_AIRBYTE_CLIENT_ID") {
-            airbyte.client_id = Some(v);
-        }
-        if let Some(v) = env("SYNCWATCH_AIRBYTE_CLIENT_SECRET") {
-            airbyte.client_secret = Some(Secret::new(v.trim()));
-        }
-        if let Some(v) = env("SYNCWATCH_AIRBYTE_CONNECTION") {
-            airbyte.connection = Some(v);
-        }
-        if let Some(v) = &overrides.airbyte_url {
-            airbyte.url = Some(v.clone());
-        }
-        if let Some(v) = &overrides.airbyte_connection {
-            airbyte.connection = Some(v.clone());
-        }
-        s.airbyte = airbyte.resolve()?;
-        for (i, (var, flag)) in [
-            ("SYNCWATCH_SOURCE", "--source"),
-            ("SYNCWATCH_DEST", "--dest"),
-        ]
-        .into_iter()
-        .enumerate()
-        {
-            let side = if i == 0 { &mut s.source } else { &mut s.dest };
-            if let Some(text) = env(var) {
-                let p = conninfo::parse(var, &text)?;
-                explicit[i] |= p.password.is_some();
-                side.apply(p);
-            }
-            let flag_value = if i == 0 {
-                &overrides.source
-            } else {
-                &overrides.dest
-            };
-            if let Some(text) = flag_value {
-                let p = conninfo::parse(flag, text)?;
-                explicit[i] |= p.password.is_some();
-                side.apply(p);
-            }
-        }
-
-        if let Some(v) = &overrides.slot {
-            s.slot = non_empty("--slot", v)?;
-        }
-        if let Some(v) = &overrides.publication {
-            s.publication = non_empty("--publication", v)?;
-        }
-        if let Some(v) = &overrides.schema {
-            s.schema = non_empty("--schema", v)?;
-        }
-        if let Some(v) = &overrides.dest_schema {
-            s.dest_schema = Some(non_empty("--dest-schema", v)?);
-        }
-        if let Some(v) = &overrides.dest_prefix {
-            s.dest_prefix = v.clone();
-        }
-        if let Some(v) = &overrides.engine {
-            s.engine = v
-                .parse()
-                .map_err(|e| ConfigError(format!("--engine: {e}")))?;
-        }
-        if let Some(v) = &overrides.sync_interval {
-            s.sync_interval = Some(duration("--sync-interval", v)?);
-        }
-        s.read_only |= overrides.read_only;
-
-        // Passwords not given explicitly: PGPASSWORD, then .pgpass, then the default.
-        let pgpass_path = env("PGPASSFILE")
-            .map(PathBuf::from)
-            .or_else(|| env("HOME").map(|h| PathBuf::from(h).join(".pgpass")));
-        for (i, side) in [&mut s.source, &mut s.dest].into_iter().enumerate() {
-            if explicit[i] {
-                continue;
-            }
-            if let Some(p) = env("PGPASSWORD") {
-                side.password = Some(Secret::new(p));
-                side.password_source = PasswordSource::PgPasswordEnv;
-                continue;
-            }
-            if let Some(path) = &pgpass_path {
-                let found = pgpass::lookup(path, &side.host, side.port, &side.dbname, &side.user);
-                if let Some(w) = found.warning
-                    && !s.warnings.contains(&w)
-                {
-                    s.warnings.push(w);
-                }
-                if let Some(p) = found.password {
-                    side.password = Some(p);
-                    side.password_source = PasswordSource::PgPassFile;
-                }
-            }
-        }
-        Ok(s)
+        only_pair(&load_pairs_with_env(overrides, env)?)
     }
+}
+
+/// The settings of the one pair in `pairs`; with several, which to choose.
+pub fn only_pair(pairs: &[Pair]) -> Result<Settings, ConfigError> {
+    match pairs {
+        [one] => Ok(one.settings.clone()),
+        many => {
+            let names: Vec<&str> = many.iter().map(|p| p.name.as_str()).collect();
+            Err(ConfigError(format!(
+                "the configuration has {} pairs ({}): choose one with --pair NAME",
+                many.len(),
+                names.join(", ")
+            )))
+        }
+    }
+}
+
+/// One pair's settings: `layers` of the file in order (top level, then the pair's own),
+/// then the environment and the flags.
+fn resolve(
+    layers: &[file::FileConfig],
+    overrides: &Overrides,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Settings, ConfigError> {
+    let mut s = Settings::default();
+    // Passwords found in lower layers are tracked per side to know what to fall back on.
+    let mut explicit = [false, false];
+
+    let mut airbyte = AirbyteParts::default();
+    for layer in layers {
+        let mut f = layer.clone();
+        if let Some(a) = f.airbyte.take() {
+            a.apply(&mut airbyte)?;
+        }
+        f.apply(&mut s, &mut explicit)?;
+    }
+
+    let env = |k: &str| env(k).filter(|v| !v.trim().is_empty());
+    if let Some(v) = env("SYNCWATCH_AIRBYTE_URL") {
+        airbyte.url = Some(v);
+    }
+    if let Some(v) = env("SYNCWATCH_AIRBYTE_CLIENT_ID") {
+        airbyte.client_id = Some(v);
+    }
+    if let Some(v) = env("SYNCWATCH_AIRBYTE_CLIENT_SECRET") {
+        airbyte.client_secret = Some(Secret::new(v.trim()));
+    }
+    if let Some(v) = env("SYNCWATCH_AIRBYTE_CONNECTION") {
+        airbyte.connection = Some(v);
+    }
+    if let Some(v) = &overrides.airbyte_url {
+        airbyte.url = Some(v.clone());
+    }
+    if let Some(v) = &overrides.airbyte_connection {
+        airbyte.connection = Some(v.clone());
+    }
+    s.airbyte = airbyte.resolve()?;
+    for (i, (var, flag)) in [
+        ("SYNCWATCH_SOURCE", "--source"),
+        ("SYNCWATCH_DEST", "--dest"),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let side = if i == 0 { &mut s.source } else { &mut s.dest };
+        if let Some(text) = env(var) {
+            let p = conninfo::parse(var, &text)?;
+            explicit[i] |= p.password.is_some();
+            side.apply(p);
+        }
+        let flag_value = if i == 0 {
+            &overrides.source
+        } else {
+            &overrides.dest
+        };
+        if let Some(text) = flag_value {
+            let p = conninfo::parse(flag, text)?;
+            explicit[i] |= p.password.is_some();
+            side.apply(p);
+        }
+    }
+
+    if let Some(v) = &overrides.slot {
+        s.slot = non_empty("--slot", v)?;
+    }
+    if let Some(v) = &overrides.publication {
+        s.publication = non_empty("--publication", v)?;
+    }
+    if let Some(v) = &overrides.schema {
+        s.schema = non_empty("--schema", v)?;
+    }
+    if let Some(v) = &overrides.dest_schema {
+        s.dest_schema = Some(non_empty("--dest-schema", v)?);
+    }
+    if let Some(v) = &overrides.dest_prefix {
+        s.dest_prefix = v.clone();
+    }
+    if let Some(v) = &overrides.engine {
+        s.engine = v
+            .parse()
+            .map_err(|e| ConfigError(format!("--engine: {e}")))?;
+    }
+    if let Some(v) = &overrides.sync_interval {
+        s.sync_interval = Some(duration("--sync-interval", v)?);
+    }
+    s.read_only |= overrides.read_only;
+
+    // Passwords not given explicitly: PGPASSWORD, then .pgpass, then the default.
+    let pgpass_path = env("PGPASSFILE")
+        .map(PathBuf::from)
+        .or_else(|| env("HOME").map(|h| PathBuf::from(h).join(".pgpass")));
+    for (i, side) in [&mut s.source, &mut s.dest].into_iter().enumerate() {
+        if explicit[i] {
+            continue;
+        }
+        if let Some(p) = env("PGPASSWORD") {
+            side.password = Some(Secret::new(p));
+            side.password_source = PasswordSource::PgPasswordEnv;
+            continue;
+        }
+        if let Some(path) = &pgpass_path {
+            let found = pgpass::lookup(path, &side.host, side.port, &side.dbname, &side.user);
+            if let Some(w) = found.warning
+                && !s.warnings.contains(&w)
+            {
+                s.warnings.push(w);
+            }
+            if let Some(p) = found.password {
+                side.password = Some(p);
+                side.password_source = PasswordSource::PgPassFile;
+            }
+        }
+    }
+    file::validate(&s)?;
+    Ok(s)
 }
 
 /// A duration as people write it: `90s`, `15m`, `1h`, `1h30m`, `2d`.
@@ -782,5 +954,171 @@ mod tests {
         assert_eq!(p.user.as_deref(), Some("a b"));
         assert_eq!(p.password.unwrap().expose(), "it's");
         assert_eq!(p.port, Some(5999));
+    }
+
+    fn pairs_file(text: &str) -> (PathBuf, Overrides) {
+        let dir = std::env::temp_dir().join(format!(
+            "syncwatch-pairs-{}-{}",
+            std::process::id(),
+            text.len()
+        ));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("pairs.toml");
+        std::fs::write(&path, text).unwrap();
+        let o = Overrides {
+            config_file: Some(path.clone()),
+            ..Default::default()
+        };
+        (path, o)
+    }
+
+    const TWO: &str = r#"
+engine = "native"
+retained_wal_critical_mb = 2048
+destination = "host=dst.example"
+
+[[pair]]
+name = "orders"
+source = "host=db1 dbname=orders"
+slot = "orders_slot"
+
+[[pair]]
+name = "billing"
+source = "host=db1 dbname=billing"
+engine = "airbyte"
+retained_wal_warning_mb = 4096
+retained_wal_critical_mb = 8192
+"#;
+
+    #[test]
+    fn pairs_take_the_top_level_as_defaults_and_their_own_keys_over_it() {
+        let (_, o) = pairs_file(TWO);
+        let pairs = load_pairs_with_env(&o, &env_of(&[])).unwrap();
+        let names: Vec<&str> = pairs.iter().map(|p| p.name.as_str()).collect();
+        assert_eq!(names, ["orders", "billing"]);
+        let (orders, billing) = (&pairs[0].settings, &pairs[1].settings);
+        assert_eq!(orders.source.address(), "db1:5432");
+        assert_eq!(orders.source.dbname, "orders");
+        assert_eq!(
+            orders.dest.address(),
+            "dst.example:5433",
+            "a top-level default"
+        );
+        assert_eq!(orders.slot, "orders_slot");
+        assert_eq!(billing.slot, DEFAULT_SLOT);
+        assert_eq!(
+            (orders.engine, billing.engine),
+            (Engine::Native, Engine::Airbyte)
+        );
+        assert_eq!(orders.retained_wal_critical_bytes, 2048 << 20);
+        // The pair's warning (4 GB) is above the top level's critical (2 GB): judged once
+        // every layer is in, so it holds.
+        assert_eq!(billing.retained_wal_warning_bytes, 4096 << 20);
+
+        // --pair picks one; the flags that name one pair's objects then apply to it.
+        let one = Overrides {
+            pair: Some("billing".into()),
+            slot: Some("flag_slot".into()),
+            ..o.clone()
+        };
+        let s = Settings::load_with_env(&one, &env_of(&[])).unwrap();
+        assert_eq!(
+            (s.source.dbname.as_str(), s.slot.as_str()),
+            ("billing", "flag_slot")
+        );
+
+        // Without --pair, a one-pair command is told to choose.
+        let e = Settings::load_with_env(&o, &env_of(&[])).unwrap_err();
+        assert!(
+            e.0.contains("2 pairs (orders, billing): choose one with --pair"),
+            "{e}"
+        );
+        // And flags that would point every pair at one server are refused.
+        for (o, what) in [
+            (
+                Overrides {
+                    source: Some("host=x".into()),
+                    ..o.clone()
+                },
+                "--source",
+            ),
+            (
+                Overrides {
+                    slot: Some("s".into()),
+                    ..o.clone()
+                },
+                "--slot",
+            ),
+        ] {
+            let e = load_pairs_with_env(&o, &env_of(&[])).unwrap_err();
+            assert!(e.0.starts_with(what) && e.0.contains("--pair NAME"), "{e}");
+        }
+        let e = load_pairs_with_env(&o, &env_of(&[("SYNCWATCH_DEST", "host=y")])).unwrap_err();
+        assert!(e.0.starts_with("SYNCWATCH_DEST"), "{e}");
+        // Flags that are not one pair's apply to all.
+        let ro = Overrides {
+            read_only: true,
+            ..o.clone()
+        };
+        assert!(
+            load_pairs_with_env(&ro, &env_of(&[]))
+                .unwrap()
+                .iter()
+                .all(|p| p.settings.read_only)
+        );
+    }
+
+    #[test]
+    fn bad_pairs_are_one_line_naming_the_pair() {
+        for (text, want) in [
+            ("[[pair]]\nslot = \"s\"\n", "config [[pair]] #1: no name"),
+            (
+                "[[pair]]\nname = \"a\"\n[[pair]]\nname = \"a\"\n",
+                "config [[pair]] \"a\": two pairs have this name",
+            ),
+            (
+                "name = \"top\"\n[[pair]]\nname = \"a\"\n",
+                "config `name`: with [[pair]] entries",
+            ),
+            (
+                "[[pair]]\nname = \"a\"\nsource = \"port=70000\"\n",
+                "pair \"a\": config `source`: bad port",
+            ),
+            ("[[pair]]\nname = \"a\\nb\"\n", "control characters"),
+        ] {
+            let (_, o) = pairs_file(text);
+            let e = load_pairs_with_env(&o, &env_of(&[])).unwrap_err();
+            assert!(e.0.contains(want), "{text:?}: {e}");
+            assert!(!e.0.contains('\n'), "{e}");
+        }
+        let (_, o) = pairs_file(TWO);
+        let e = load_pairs_with_env(
+            &Overrides {
+                pair: Some("nope".into()),
+                ..o
+            },
+            &env_of(&[]),
+        )
+        .unwrap_err();
+        assert!(
+            e.0.contains("no such pair; the configuration has orders, billing"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn without_pairs_the_one_pair_is_named_default() {
+        let pairs = load_pairs_with_env(&Overrides::default(), &env_of(&[])).unwrap();
+        assert_eq!(pairs.len(), 1);
+        assert_eq!(pairs[0].name, DEFAULT_PAIR);
+        let e = load_pairs_with_env(
+            &Overrides {
+                pair: Some("x".into()),
+                ..Default::default()
+            },
+            &env_of(&[]),
+        )
+        .unwrap_err();
+        assert!(e.0.contains("one pair, \"default\""), "{e}");
     }
 }

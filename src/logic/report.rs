@@ -65,6 +65,8 @@ struct SlotJson<'a> {
 
 #[derive(Serialize)]
 struct ReportJson<'a> {
+    /// The pair's name (`default` without `[[pair]]`).
+    pair: &'a str,
     status: Status,
     exit_code: u8,
     taken_at: String,
@@ -199,7 +201,73 @@ fn taken_at(snap: &Snapshot) -> String {
     rfc3339(snap.taken_at_ms).unwrap_or_default()
 }
 
-/// The JSON document documented in the README.
+/// What one pair's report is made of.
+pub struct PairReport<'a> {
+    pub name: &'a str,
+    pub snap: &'a Snapshot,
+    pub checks: &'a [Check],
+    pub tracker: &'a Tracker,
+    pub settings: &'a Settings,
+    pub api: Option<&'a ApiView>,
+}
+
+/// The worst status over every pair.
+pub fn worst_of(pairs: &[PairReport]) -> Status {
+    pairs
+        .iter()
+        .map(|p| worst(p.checks))
+        .max()
+        .unwrap_or(Status::Ok)
+}
+
+#[derive(Serialize)]
+struct PairsJson<'a> {
+    status: Status,
+    exit_code: u8,
+    pairs: Vec<ReportJson<'a>>,
+}
+
+/// The JSON document documented in the README: one pair's, or with several pairs
+/// `{"status", "exit_code", "pairs": [one document per pair]}`.
+pub fn json_pairs(pairs: &[PairReport]) -> String {
+    let text = match pairs {
+        [one] => serde_json::to_string_pretty(&doc(one)),
+        many => {
+            let status = worst_of(many);
+            serde_json::to_string_pretty(&PairsJson {
+                status,
+                exit_code: status.exit_code(),
+                pairs: many.iter().map(doc).collect(),
+            })
+        }
+    };
+    text.unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"))
+}
+
+/// The people's report of every pair: each under its name when there are several.
+pub fn human_pairs(pairs: &[PairReport]) -> String {
+    match pairs {
+        [one] => human(one.snap, one.checks, one.tracker, one.api),
+        many => {
+            let mut out = String::new();
+            for p in many {
+                out.push_str(&format!("== pair {} ==\n", p.name));
+                out.push_str(&human(p.snap, p.checks, p.tracker, p.api));
+                out.push('\n');
+            }
+            let status = worst_of(many);
+            out.push_str(&format!(
+                "all {} pairs: {} (exit {})\n",
+                many.len(),
+                status.label(),
+                status.exit_code()
+            ));
+            out
+        }
+    }
+}
+
+/// One pair's JSON document.
 pub fn json(
     snap: &Snapshot,
     checks: &[Check],
@@ -207,8 +275,21 @@ pub fn json(
     s: &Settings,
     api: Option<&ApiView>,
 ) -> String {
+    json_pairs(&[PairReport {
+        name: crate::config::DEFAULT_PAIR,
+        snap,
+        checks,
+        tracker,
+        settings: s,
+        api,
+    }])
+}
+
+fn doc<'a>(p: &PairReport<'a>) -> ReportJson<'a> {
+    let (snap, checks, tracker, s, api) = (p.snap, p.checks, p.tracker, p.settings, p.api);
     let status = worst(checks);
-    let doc = ReportJson {
+    ReportJson {
+        pair: p.name,
         status,
         exit_code: status.exit_code(),
         taken_at: taken_at(snap),
@@ -218,8 +299,7 @@ pub fn json(
         slot: slot_json(snap, tracker, s.retained_wal_critical_bytes),
         tables: tables(snap, tracker),
         airbyte: api.map(airbyte_json),
-    };
-    serde_json::to_string_pretty(&doc).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"))
+    }
 }
 
 /// A plain-text report for people: checks with their fixes, then the tables.
