@@ -8,7 +8,7 @@ use serde_json::Value;
 
 use crate::logic::format::{age_ms, group_digits, human_bytes, millis};
 use crate::logic::syncs::Syncs;
-use crate::model::airbyte::{ApiProblem, ApiView, Connection, Job, JobStatus};
+use crate::model::airbyte::{ApiMsg, ApiProblem, ApiView, Connection, Job, JobStatus, Said};
 use crate::model::check::{Check, CheckId, Status};
 
 /// Where the public API lives under the configured URL.
@@ -492,6 +492,88 @@ pub fn job_check(
     check(Status::Ok, text)
 }
 
+/// Applies one report of the API's task to the view; returns what is worth saying about
+/// it: a new connection, a problem (once, not at every retry), the API answering again,
+/// a job started, and jobs that appeared or changed status since the last listing.
+pub fn apply(view: &mut ApiView, msg: ApiMsg) -> Vec<(Said, String)> {
+    let mut lines = Vec::new();
+    match msg {
+        ApiMsg::Asking(at) => view.asking_since_ms = Some(at),
+        ApiMsg::Connection(Ok(conn), _) => {
+            if view.connection.as_ref() != Some(&conn) {
+                lines.push((
+                    Said::Info,
+                    format!("Airbyte: connection {} ({})", conn.name, conn.id),
+                ));
+            }
+            view.connection = Some(conn);
+        }
+        ApiMsg::Connection(Err(p), _) | ApiMsg::Jobs(Err(p), _) => {
+            view.asking_since_ms = None;
+            if view.problem.as_ref() != Some(&p) {
+                lines.push((Said::Error, format!("Airbyte's API: {p}")));
+            }
+            view.problem = Some(p);
+        }
+        ApiMsg::Jobs(Ok(jobs), at) => {
+            view.asking_since_ms = None;
+            if view.problem.take().is_some() {
+                lines.push((Said::Info, "Airbyte's API answers again".into()));
+            }
+            // Only changes are said; the first listing is there to be shown.
+            if view.fetched_at_ms.is_some() {
+                lines.extend(job_changes(&view.jobs, &jobs));
+            }
+            view.jobs = jobs;
+            view.fetched_at_ms = Some(at);
+        }
+        ApiMsg::SyncStarted(Ok(job), _) => {
+            lines.push((
+                Said::Info,
+                format!("Airbyte started job {} ({})", job.id, job.status.label()),
+            ));
+            if !view.jobs.iter().any(|j| j.id == job.id) {
+                view.jobs.insert(0, job);
+            }
+        }
+        // Not the view's problem: listing still works.
+        ApiMsg::SyncStarted(Err(p), _) => {
+            lines.push((Said::Error, format!("no sync started: {p}")))
+        }
+    }
+    lines
+}
+
+/// Lines for what changed between two listings: jobs that appeared (a schedule or
+/// someone else started them) and jobs whose status moved, oldest first.
+fn job_changes(before: &[Job], after: &[Job]) -> Vec<(Said, String)> {
+    let mut out = Vec::new();
+    for job in after.iter().rev() {
+        let said = match job.status {
+            JobStatus::Failed => Said::Error,
+            JobStatus::Incomplete | JobStatus::Cancelled => Said::Warn,
+            _ => Said::Info,
+        };
+        match before.iter().find(|b| b.id == job.id) {
+            None => out.push((
+                said,
+                format!("Airbyte job {} {}", job.id, job.status.label()),
+            )),
+            Some(b) if b.status != job.status => out.push((
+                said,
+                format!(
+                    "Airbyte job {}: {} → {}",
+                    job.id,
+                    b.status.label(),
+                    job.status.label()
+                ),
+            )),
+            Some(_) => {}
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -686,5 +768,24 @@ mod tests {
         // Before syncwatch looked: not known.
         let early = job(4, "succeeded", -5000, 1000);
         assert_eq!(slot_saw(&early, &s, 1000), SlotSaw::NotKnown);
+    }
+
+    #[test]
+    fn only_new_jobs_and_moved_statuses_are_said_oldest_first() {
+        let before = vec![job(2, "running", 2_000, 0), job(1, "succeeded", 1_000, 500)];
+        let after = vec![
+            job(3, "pending", 3_000, 0),
+            job(2, "failed", 2_000, 500),
+            job(1, "succeeded", 1_000, 500),
+        ];
+        let lines: Vec<String> = job_changes(&before, &after)
+            .into_iter()
+            .map(|(_, l)| l)
+            .collect();
+        assert_eq!(
+            lines,
+            ["Airbyte job 2: running → failed", "Airbyte job 3 pending"]
+        );
+        assert!(job_changes(&after, &after).is_empty());
     }
 }

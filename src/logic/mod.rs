@@ -9,6 +9,8 @@ pub mod divergence;
 pub mod fixplan;
 pub mod format;
 pub mod mapping;
+pub mod metrics;
+pub mod monitor;
 pub mod quote;
 pub mod report;
 pub mod seed;

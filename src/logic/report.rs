@@ -24,43 +24,43 @@ struct SideJson<'a> {
 }
 
 #[derive(Serialize)]
-struct TableJson {
-    schema: String,
-    name: String,
-    source_rows: Option<i64>,
-    source_exact: Option<bool>,
-    dest_rows: Option<i64>,
-    dest_exact: Option<bool>,
-    difference: Option<i64>,
-    state: State,
+pub(crate) struct TableJson {
+    pub(crate) schema: String,
+    pub(crate) name: String,
+    pub(crate) source_rows: Option<i64>,
+    pub(crate) source_exact: Option<bool>,
+    pub(crate) dest_rows: Option<i64>,
+    pub(crate) dest_exact: Option<bool>,
+    pub(crate) difference: Option<i64>,
+    pub(crate) state: State,
     /// Airbyte: the destination table's newest `_airbyte_extracted_at` and `_ab_cdc_lsn`.
-    loaded_at: Option<String>,
-    applied_lsn: Option<Lsn>,
+    pub(crate) loaded_at: Option<String>,
+    pub(crate) applied_lsn: Option<Lsn>,
 }
 
 #[derive(Serialize)]
-struct ForecastJson {
+pub(crate) struct ForecastJson {
     /// `invalidated` (`safe_wal_size` reaches 0) or `critical` (the threshold).
-    breaks: &'static str,
-    in_seconds: f64,
-    rate_bytes_per_second: f64,
+    pub(crate) breaks: &'static str,
+    pub(crate) in_seconds: f64,
+    pub(crate) rate_bytes_per_second: f64,
 }
 
 #[derive(Serialize)]
-struct SlotJson<'a> {
-    name: &'a str,
-    plugin: Option<&'a str>,
-    active: bool,
-    retained_bytes: Option<i64>,
-    lag_bytes: Option<i64>,
+pub(crate) struct SlotJson<'a> {
+    pub(crate) name: &'a str,
+    pub(crate) plugin: Option<&'a str>,
+    pub(crate) active: bool,
+    pub(crate) retained_bytes: Option<i64>,
+    pub(crate) lag_bytes: Option<i64>,
     /// How far behind in time the destination is; null when unknown.
-    lag_seconds: Option<f64>,
+    pub(crate) lag_seconds: Option<f64>,
     /// A lower bound when only that is known (the consumer's position is older than
     /// the history kept).
-    lag_seconds_at_least: Option<f64>,
-    wal_status: Option<&'a str>,
-    safe_wal_size: Option<i64>,
-    forecast: Option<ForecastJson>,
+    pub(crate) lag_seconds_at_least: Option<f64>,
+    pub(crate) wal_status: Option<&'a str>,
+    pub(crate) safe_wal_size: Option<i64>,
+    pub(crate) forecast: Option<ForecastJson>,
 }
 
 #[derive(Serialize)]
@@ -123,7 +123,7 @@ fn airbyte_json(view: &ApiView) -> AirbyteJson<'_> {
     }
 }
 
-fn slot_json<'a>(
+pub(crate) fn slot_json<'a>(
     snap: &'a Snapshot,
     tracker: &Tracker,
     critical_bytes: u64,
@@ -166,7 +166,7 @@ fn side_json(s: &SideSnapshot) -> SideJson<'_> {
     }
 }
 
-fn tables(snap: &Snapshot, tracker: &Tracker) -> Vec<TableJson> {
+pub(crate) fn tables(snap: &Snapshot, tracker: &Tracker) -> Vec<TableJson> {
     let Some(src) = snap.source.tables.ok() else {
         return Vec::new();
     };

@@ -206,3 +206,21 @@ impl ApiView {
         self.jobs.iter().find(|j| !j.status.is_live())
     }
 }
+
+/// What the API's task reports; times are milliseconds since the epoch.
+#[derive(Clone, Debug, PartialEq)]
+pub enum ApiMsg {
+    /// A request went out (a stall shows as its age).
+    Asking(i64),
+    Connection(Result<Connection, ApiProblem>, i64),
+    Jobs(Result<Vec<Job>, ApiProblem>, i64),
+    SyncStarted(Result<Job, ApiProblem>, i64),
+}
+
+/// How much a line about the API matters, for whoever shows it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Said {
+    Info,
+    Warn,
+    Error,
+}

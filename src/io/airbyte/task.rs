@@ -7,7 +7,7 @@ use std::time::Duration;
 use tokio::sync::mpsc;
 
 use crate::config::AirbyteApi;
-use crate::model::airbyte::{ApiProblem, Connection, Job};
+use crate::model::airbyte::Connection;
 
 use super::client::Client;
 
@@ -22,15 +22,7 @@ pub enum ApiCmd {
     StartSync,
 }
 
-/// What the task tells the UI; times are milliseconds since the epoch.
-#[derive(Clone, Debug, PartialEq)]
-pub enum ApiMsg {
-    /// A request went out (a stall shows as its age).
-    Asking(i64),
-    Connection(Result<Connection, ApiProblem>, i64),
-    Jobs(Result<Vec<Job>, ApiProblem>, i64),
-    SyncStarted(Result<Job, ApiProblem>, i64),
-}
+pub use crate::model::airbyte::ApiMsg;
 
 fn now_ms() -> i64 {
     chrono::Utc::now().timestamp_millis()

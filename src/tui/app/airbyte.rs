@@ -2,11 +2,10 @@
 //! `source.sync_job` check; `a` asks before starting a sync, and never starts a second
 //! one while a job runs or a request for one is still out.
 
-use crate::io::airbyte::task::ApiMsg;
-use crate::logic::airbyte_api::start_sync_preview;
+use crate::logic::airbyte_api::{self, start_sync_preview};
 use crate::logic::checks;
 use crate::logic::format::age_ms;
-use crate::model::airbyte::Job;
+use crate::model::airbyte::{ApiMsg, Said};
 use crate::tui::action::LogLevel;
 use crate::tui::effect::Effect;
 use crate::tui::popups::Popup;
@@ -18,62 +17,21 @@ impl App {
         let Some(view) = self.api.as_mut() else {
             return vec![];
         };
-        let mut lines: Vec<(LogLevel, String)> = Vec::new();
-        match msg {
-            ApiMsg::Asking(at) => {
-                view.asking_since_ms = Some(at);
-                return vec![];
-            }
-            ApiMsg::Connection(Ok(conn), _) => {
-                if view.connection.as_ref() != Some(&conn) {
-                    lines.push((
-                        LogLevel::Info,
-                        format!("Airbyte: connection {} ({})", conn.name, conn.id),
-                    ));
-                }
-                view.connection = Some(conn);
-            }
-            ApiMsg::Connection(Err(p), _) | ApiMsg::Jobs(Err(p), _) => {
-                view.asking_since_ms = None;
-                // Said once, not at every retry.
-                if view.problem.as_ref() != Some(&p) {
-                    lines.push((LogLevel::Error, format!("Airbyte's API: {p}")));
-                }
-                view.problem = Some(p);
-            }
-            ApiMsg::Jobs(Ok(jobs), at) => {
-                view.asking_since_ms = None;
-                if view.problem.take().is_some() {
-                    lines.push((LogLevel::Info, "Airbyte's API answers again".into()));
-                }
-                // Only changes are logged; the first listing is the pane's to show.
-                if view.fetched_at_ms.is_some() {
-                    lines.extend(job_changes(&view.jobs, &jobs));
-                }
-                view.jobs = jobs;
-                view.fetched_at_ms = Some(at);
-            }
-            ApiMsg::SyncStarted(result, _) => {
-                self.sync_asked_ms = None;
-                match result {
-                    Ok(job) => {
-                        lines.push((
-                            LogLevel::Info,
-                            format!("Airbyte started job {} ({})", job.id, job.status.label()),
-                        ));
-                        if !view.jobs.iter().any(|j| j.id == job.id) {
-                            view.jobs.insert(0, job);
-                        }
-                    }
-                    // Not the pane's problem: the listing still works.
-                    Err(p) => lines.push((LogLevel::Error, format!("no sync started: {p}"))),
-                }
-            }
+        if matches!(msg, ApiMsg::SyncStarted(..)) {
+            self.sync_asked_ms = None;
         }
-        for (level, line) in lines {
+        let quiet = matches!(msg, ApiMsg::Asking(_));
+        for (said, line) in airbyte_api::apply(view, msg) {
+            let level = match said {
+                Said::Info => LogLevel::Info,
+                Said::Warn => LogLevel::Warn,
+                Said::Error => LogLevel::Error,
+            };
             self.push_log(level, line);
         }
-        self.judge_sync_job();
+        if !quiet {
+            self.judge_sync_job();
+        }
         vec![]
     }
 
@@ -144,70 +102,5 @@ impl App {
             let line = format!("asking Airbyte for a sync of {}", conn.name);
             self.push_log(LogLevel::Info, line);
         }
-    }
-}
-
-/// Log lines for what changed between two listings: jobs that appeared (a schedule or
-/// someone else started them) and jobs whose status moved.
-fn job_changes(before: &[Job], after: &[Job]) -> Vec<(LogLevel, String)> {
-    let mut out = Vec::new();
-    for job in after.iter().rev() {
-        let level = match job.status {
-            crate::model::airbyte::JobStatus::Failed => LogLevel::Error,
-            crate::model::airbyte::JobStatus::Incomplete
-            | crate::model::airbyte::JobStatus::Cancelled => LogLevel::Warn,
-            _ => LogLevel::Info,
-        };
-        match before.iter().find(|b| b.id == job.id) {
-            None => out.push((
-                level,
-                format!("Airbyte job {} {}", job.id, job.status.label()),
-            )),
-            Some(b) if b.status != job.status => out.push((
-                level,
-                format!(
-                    "Airbyte job {}: {} → {}",
-                    job.id,
-                    b.status.label(),
-                    job.status.label()
-                ),
-            )),
-            Some(_) => {}
-        }
-    }
-    out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::model::airbyte::JobStatus;
-
-    fn job(id: i64, status: &str) -> Job {
-        Job {
-            id,
-            status: JobStatus::parse(status),
-            job_type: "sync".into(),
-            started_at_ms: Some(1_000 * id),
-            updated_at_ms: None,
-            duration_ms: Some(500),
-            rows: None,
-            bytes: None,
-        }
-    }
-
-    #[test]
-    fn only_new_jobs_and_moved_statuses_are_logged_oldest_first() {
-        let before = vec![job(2, "running"), job(1, "succeeded")];
-        let after = vec![job(3, "pending"), job(2, "failed"), job(1, "succeeded")];
-        let lines: Vec<String> = job_changes(&before, &after)
-            .into_iter()
-            .map(|(_, l)| l)
-            .collect();
-        assert_eq!(
-            lines,
-            ["Airbyte job 2: running → failed", "Airbyte job 3 pending"]
-        );
-        assert!(job_changes(&after, &after).is_empty());
     }
 }
