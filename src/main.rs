@@ -125,6 +125,15 @@ enum Cmd {
         #[arg(long)]
         no_recheck: bool,
     },
+    /// A Prometheus exporter: every pair polled on its schedule, metrics on HTTP
+    Serve {
+        /// Address to listen on, host:port (127.0.0.1 keeps it local; 0.0.0.0 for all)
+        #[arg(long, default_value = syncwatch::cmd::serve::DEFAULT_LISTEN, value_name = "HOST:PORT")]
+        listen: String,
+        /// Path of the metrics
+        #[arg(long, default_value = "/metrics", value_name = "PATH")]
+        metrics_path: String,
+    },
     /// Two throwaway local servers, replication between them, sample data, live counts
     Demo {
         /// Print counts instead of opening the full-screen view
@@ -223,11 +232,21 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             said.push(w);
         }
     }
-    // Every command but check works on one pair.
+    // check and serve take every pair; the other commands work on one.
     let one = || syncwatch::config::only_pair(&pairs);
     match cli.command {
         None | Some(Cmd::Tui) => cmd::tui::run(&one()?).await,
         Some(Cmd::Check { json }) => cmd::check::run(&pairs, CheckArgs { json }).await,
+        Some(Cmd::Serve {
+            listen,
+            metrics_path,
+        }) => {
+            let args = cmd::serve::ServeArgs {
+                listen,
+                metrics_path,
+            };
+            cmd::serve::run(&pairs, args).await
+        }
         Some(Cmd::Setup { dry_run, side }) => {
             let args = cmd::setup::SetupArgs {
                 dry_run,

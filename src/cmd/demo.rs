@@ -212,24 +212,6 @@ pub async fn run_plain(lab: &Lab, opts: &DemoArgs) -> Result<()> {
     }
 }
 
-/// Ctrl-C, `kill`, or the terminal going away (an ssh session dropped): each must still
-/// stop both servers and remove their files.
-async fn shutdown_signal() {
-    use tokio::signal::unix::{SignalKind, signal};
-    let (Ok(mut term), Ok(mut hup)) = (
-        signal(SignalKind::terminate()),
-        signal(SignalKind::hangup()),
-    ) else {
-        let _ = tokio::signal::ctrl_c().await;
-        return;
-    };
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
-        _ = term.recv() => {}
-        _ = hup.recv() => {}
-    }
-}
-
 /// Writes a line to stdout; false when nobody reads it any more.
 fn say(text: &str) -> bool {
     let mut out = std::io::stdout().lock();
@@ -302,7 +284,7 @@ pub async fn run(settings: &Settings, opts: DemoArgs) -> Result<ExitCode> {
             drop(lab);
             r
         } => r.map(|()| ExitCode::SUCCESS),
-        _ = shutdown_signal() => {
+        _ = super::shutdown_signal() => {
             say("\nstopping both servers and removing their files …");
             Ok(ExitCode::SUCCESS)
         }

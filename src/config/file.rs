@@ -35,6 +35,7 @@ pub struct FileConfig {
     pub forecast_warning: Option<String>,
     pub forecast_critical: Option<String>,
     pub history: Option<String>,
+    pub metrics_max_tables: Option<usize>,
     pub read_only: Option<bool>,
     pub airbyte: Option<AirbyteFile>,
 }
@@ -166,6 +167,9 @@ impl FileConfig {
         }
         if let Some(v) = &self.history {
             s.history = super::duration("config `history`", v)?;
+        }
+        if let Some(n) = self.metrics_max_tables {
+            s.metrics_max_tables = n;
         }
         if let Some(ro) = self.read_only {
             s.read_only = ro;

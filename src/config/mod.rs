@@ -358,6 +358,8 @@ pub struct Settings {
     pub forecast_critical: Duration,
     /// How much of the slot's history the live view keeps (its charts' window).
     pub history: Duration,
+    /// `serve`: at most this many tables of the pair get per-table series.
+    pub metrics_max_tables: usize,
     pub read_only: bool,
     /// Airbyte's API, when configured.
     pub airbyte: Option<AirbyteApi>,
@@ -386,6 +388,7 @@ impl Default for Settings {
             forecast_warning: Duration::from_secs(6 * 3600),
             forecast_critical: Duration::from_secs(3600),
             history: Duration::from_secs(3600),
+            metrics_max_tables: DEFAULT_METRICS_MAX_TABLES,
             read_only: false,
             airbyte: None,
             warnings: Vec::new(),
@@ -412,6 +415,10 @@ pub struct Overrides {
     /// `--pair NAME`: only this `[[pair]]` of the config file.
     pub pair: Option<String>,
 }
+
+/// `serve`'s cap on tables with series, per pair: 10 000 tables × 10 series would swamp a
+/// Prometheus; the tables left out are counted in `syncwatch_tables_omitted`.
+pub const DEFAULT_METRICS_MAX_TABLES: usize = 2000;
 
 /// The name of the one pair a config without `[[pair]]` describes.
 pub const DEFAULT_PAIR: &str = "default";

@@ -16,10 +16,6 @@ use crate::model::airbyte::JobStatus;
 use crate::model::check::worst;
 use crate::model::side::Side;
 
-/// Per pair, at most this many tables get series by default: 10 000 tables × 10 series
-/// would swamp a Prometheus; the tables left out are counted in `syncwatch_tables_omitted`.
-pub const DEFAULT_MAX_TABLES: usize = 2000;
-
 pub type Labels = Vec<(String, String)>;
 
 /// One metric family: its samples, each a label set and a value.
@@ -102,18 +98,19 @@ fn bool01(b: bool) -> f64 {
     if b { 1.0 } else { 0.0 }
 }
 
-/// Every family for these pairs (name, monitor), at most `max_tables` tables a pair.
-pub fn families(pairs: &[(&str, &Monitor)], max_tables: usize) -> Vec<Family> {
+/// Every family for these pairs (name, monitor); each pair's tables capped at its
+/// `metrics_max_tables`.
+pub fn families(pairs: &[(&str, &Monitor)]) -> Vec<Family> {
     let mut b = Builder {
         families: Vec::new(),
     };
     for (pair, m) in pairs {
-        one_pair(&mut b, pair, m, max_tables);
+        one_pair(&mut b, pair, m);
     }
     b.families
 }
 
-fn one_pair(b: &mut Builder, pair: &str, m: &Monitor, max_tables: usize) {
+fn one_pair(b: &mut Builder, pair: &str, m: &Monitor) {
     let snap = &m.snap;
     for (side, s) in [(Side::Source, &snap.source), (Side::Dest, &snap.dest)] {
         let l = labels(&[("pair", pair), ("side", side.label())]);
@@ -134,7 +131,7 @@ fn one_pair(b: &mut Builder, pair: &str, m: &Monitor, max_tables: usize) {
             );
             b.put(
                 "syncwatch_last_poll_timestamp_seconds",
-                "When the side last answered a poll",
+                "When the side's last poll ended, answered or not",
                 l,
                 secs(at),
             );
@@ -157,7 +154,7 @@ fn one_pair(b: &mut Builder, pair: &str, m: &Monitor, max_tables: usize) {
     }
     slot(b, pair, m);
     syncs(b, pair, m);
-    table_series(b, pair, m, max_tables);
+    table_series(b, pair, m, m.settings.metrics_max_tables);
 }
 
 fn slot(b: &mut Builder, pair: &str, m: &Monitor) {
@@ -382,7 +379,15 @@ mod tests {
     use crate::testing::{healthy, many_tables};
 
     fn monitor(snap: &crate::model::snapshot::Snapshot) -> Monitor {
-        let mut m = Monitor::new(Settings::default(), 0);
+        monitor_capped(snap, crate::config::DEFAULT_METRICS_MAX_TABLES)
+    }
+
+    fn monitor_capped(snap: &crate::model::snapshot::Snapshot, cap: usize) -> Monitor {
+        let s = Settings {
+            metrics_max_tables: cap,
+            ..Settings::default()
+        };
+        let mut m = Monitor::new(s, 0);
         m.polled(Side::Source, snap.source.clone(), 1_000);
         m.polled(Side::Dest, snap.dest.clone(), 1_000);
         m
@@ -402,7 +407,7 @@ mod tests {
     #[test]
     fn a_healthy_pair_exports_sides_slot_tables_and_checks() {
         let m = monitor(&healthy());
-        let fams = families(&[("orders", &m)], DEFAULT_MAX_TABLES);
+        let fams = families(&[("orders", &m)]);
         let p = ("pair", "orders");
         assert_eq!(
             value(&fams, "syncwatch_up", &[p, ("side", "source")]),
@@ -465,7 +470,7 @@ mod tests {
             crate::model::snapshot::Reach::Unreachable("refused".into()),
         );
         let m = monitor(&snap);
-        let fams = families(&[("p", &m)], DEFAULT_MAX_TABLES);
+        let fams = families(&[("p", &m)]);
         assert_eq!(
             value(&fams, "syncwatch_up", &[("side", "source")]),
             Some(0.0)
@@ -489,8 +494,8 @@ mod tests {
                 t.rows.as_mut().unwrap().rows -= 3;
             }
         }
-        let m = monitor(&snap);
-        let fams = families(&[("p", &m)], 5);
+        let m = monitor_capped(&snap, 5);
+        let fams = families(&[("p", &m)]);
         assert_eq!(value(&fams, "syncwatch_tables_omitted", &[]), Some(45.0));
         let tables: std::collections::BTreeSet<&str> = fams
             .iter()
@@ -517,7 +522,7 @@ mod tests {
             }
         }
         let m = monitor(&snap);
-        let text = encode(&families(&[("a\"b", &m)], DEFAULT_MAX_TABLES));
+        let text = encode(&families(&[("a\"b", &m)]));
         assert!(text.contains(r#"pair="a\"b""#), "{text}");
         assert!(text.contains(r#"table="Tâche \"Ω\"\\x""#), "{text}");
     }
