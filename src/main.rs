@@ -232,10 +232,10 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             said.push(w);
         }
     }
-    // check and serve take every pair; the other commands work on one.
+    // check, serve and the live view take every pair; the other commands work on one.
     let one = || syncwatch::config::only_pair(&pairs);
     match cli.command {
-        None | Some(Cmd::Tui) => cmd::tui::run(&one()?).await,
+        None | Some(Cmd::Tui) => cmd::tui::run(&pairs).await,
         Some(Cmd::Check { json }) => cmd::check::run(&pairs, CheckArgs { json }).await,
         Some(Cmd::Serve {
             listen,

@@ -1,12 +1,16 @@
-//! `syncwatch` / `syncwatch tui`: the live view on the configured pair.
+//! `syncwatch` / `syncwatch tui`: the live view — one pair's screen, or with several
+//! pairs an overview that opens each pair's.
 
 use std::process::ExitCode;
 
 use color_eyre::eyre::Result;
 
-use crate::config::Settings;
+use crate::config::Pair;
 
-pub async fn run(settings: &Settings) -> Result<ExitCode> {
-    crate::tui::run(settings.clone(), None).await?;
+pub async fn run(pairs: &[Pair]) -> Result<ExitCode> {
+    match pairs {
+        [one] => crate::tui::run(one.settings.clone(), None).await?,
+        many => crate::tui::run_pairs(many.to_vec()).await?,
+    }
     Ok(ExitCode::SUCCESS)
 }

@@ -10,6 +10,7 @@ pub mod draw;
 pub mod effect;
 pub mod effects;
 pub mod keys;
+pub mod overview;
 pub mod panes;
 pub mod popups;
 pub mod theme;
@@ -136,4 +137,109 @@ pub async fn run(settings: Settings, badge: Option<String>) -> Result<()> {
             }
         }
     }
+}
+
+/// The view over several pairs: the overview first, each pair's own screen on Enter.
+/// Every pair has its own pollers, API task and background work, exactly as one pair
+/// alone; their reports reach the loop tagged with the pair, so a stalled pair delays
+/// only its own lines.
+pub async fn run_pairs(pairs: Vec<crate::config::Pair>) -> Result<()> {
+    use std::io::IsTerminal;
+    if !std::io::stdout().is_terminal() {
+        color_eyre::eyre::bail!(
+            "the live view needs a terminal; for scripts use `syncwatch check --json`"
+        );
+    }
+    let theme = Theme::from_env();
+    let (tx, mut rx) = mpsc::unbounded_channel::<(usize, Action)>();
+    let mut apps = Vec::new();
+    let mut effects = Vec::new();
+    for (i, p) in pairs.into_iter().enumerate() {
+        let mut app = App::new(p.settings.clone(), now_ms());
+        app.push_log(
+            action::LogLevel::Info,
+            format!(
+                "pair {}: watching {} → {} (engine {}); Esc back to every pair, ? for keys",
+                p.name, p.settings.source, p.settings.dest, p.settings.engine
+            ),
+        );
+        for w in &p.settings.warnings {
+            app.push_log(action::LogLevel::Warn, w.clone());
+        }
+        let (poll_tx, poll_rx) = mpsc::unbounded_channel();
+        let pollers = pollers::spawn(&p.settings, poll_tx);
+        forward(poll_rx, i, tx.clone(), |m| match m {
+            PollerMsg::Started(side) => Action::PollStarted(side, now_ms()),
+            PollerMsg::Polled(side, snap) => Action::Polled(side, snap, now_ms()),
+        });
+        let (act_tx, act_rx) = mpsc::unbounded_channel::<Action>();
+        forward(act_rx, i, tx.clone(), |a| a);
+        let (api_tx, api_rx) = mpsc::unbounded_channel();
+        let api = p
+            .settings
+            .airbyte
+            .clone()
+            .map(|a| crate::io::airbyte::task::spawn(a, api_tx));
+        forward(api_rx, i, tx.clone(), Action::Api);
+        effects.push(Effects::new(p.settings, act_tx, pollers, api));
+        apps.push((p.name, app));
+    }
+    let mut view = overview::Overview::new(apps);
+    let mut terminal = TerminalGuard(ratatui::try_init().wrap_err("setting up the terminal")?);
+    let mut events = EventStream::new();
+    let mut tick = tokio::time::interval(TICK);
+    loop {
+        terminal
+            .0
+            .draw(|f| overview::draw(f, &mut view, &theme))
+            .wrap_err("drawing the screen")?;
+        let first = tokio::select! {
+            ev = events.next() => match ev {
+                Some(Ok(Event::Key(k))) => view.map_key(&k),
+                Some(Ok(_)) => None,
+                Some(Err(e)) => return Err(e).wrap_err("reading the terminal"),
+                None => return Ok(()),
+            },
+            m = rx.recv() => m.map(|(i, a)| overview::Routed::Pair(i, a)),
+            _ = tick.tick() => Some(overview::Routed::All(Action::Tick(now_ms()))),
+        };
+        // Reports from many pairs arrive in bursts: everything already waiting is applied
+        // before the next frame, so twenty pairs cost one redraw, not twenty.
+        let mut batch: Vec<overview::Routed> = first.into_iter().collect();
+        while batch.len() < 512 {
+            match rx.try_recv() {
+                Ok((i, a)) => batch.push(overview::Routed::Pair(i, a)),
+                Err(_) => break,
+            }
+        }
+        for routed in batch {
+            for (i, effect) in view.update(routed) {
+                if let Some(e) = effects.get_mut(i) {
+                    e.run(effect);
+                }
+            }
+        }
+        if view.quit {
+            for e in &mut effects {
+                e.shutdown();
+            }
+            return Ok(());
+        }
+    }
+}
+
+/// Forwards one pair's reports into the shared channel, tagged with the pair.
+fn forward<T: Send + 'static>(
+    mut rx: mpsc::UnboundedReceiver<T>,
+    pair: usize,
+    out: mpsc::UnboundedSender<(usize, Action)>,
+    to_action: fn(T) -> Action,
+) {
+    tokio::spawn(async move {
+        while let Some(m) = rx.recv().await {
+            if out.send((pair, to_action(m))).is_err() {
+                return;
+            }
+        }
+    });
 }

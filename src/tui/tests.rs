@@ -1012,3 +1012,107 @@ mod airbyte_api {
         assert!(text.contains("job 1 "), "the last jobs stay: {text}");
     }
 }
+
+mod overview {
+    //! Several pairs: the overview's lines, keys and screen, from plain values.
+    use super::*;
+    use crate::tui::overview::{self, Overview, Routed};
+
+    fn key(c: KeyCode) -> KeyEvent {
+        KeyEvent::new(c, KeyModifiers::NONE)
+    }
+
+    fn three() -> Overview {
+        let mut pairs = Vec::new();
+        for (name, lose) in [("orders", 0), ("billing", 7), ("crm", 0)] {
+            let mut app = app();
+            let mut snap = healthy();
+            set_rows(&mut snap.dest, "tache", 10 - lose);
+            feed(&mut app, &snap, 2);
+            pairs.push((name.to_string(), app));
+        }
+        // crm's destination is down.
+        let crm = &mut pairs[2].1;
+        let down = SideSnapshot::down(
+            "airbyte@localhost:5433/tasks_list".into(),
+            Reach::Unreachable("connection refused".into()),
+        );
+        let t = crm.now_ms + 1000;
+        crm.update(Action::Polled(Side::Dest, Box::new(down), t));
+        Overview::new(pairs)
+    }
+
+    fn apply(o: &mut Overview, k: KeyCode) -> Vec<(usize, Effect)> {
+        let r = o.map_key(&key(k)).expect("the key means something");
+        o.update(r)
+    }
+
+    fn render_overview(o: &mut Overview, w: u16, h: u16) -> Terminal<TestBackend> {
+        let mut t = Terminal::new(TestBackend::new(w, h)).unwrap();
+        t.draw(|f| overview::draw(f, o, &Theme { color: false }))
+            .unwrap();
+        t
+    }
+
+    #[test]
+    fn one_line_per_pair_with_its_state() {
+        let mut o = three();
+        let lines = o.lines();
+        let billing = &lines[1].1;
+        assert_eq!(billing.name, "billing");
+        assert_eq!(billing.largest_difference, Some(7));
+        assert!(lines[2].1.down, "crm's destination is down");
+        let t = render_overview(&mut o, 120, 12);
+        insta::assert_snapshot!(t.backend());
+        let text = screen(&t);
+        assert!(text.contains("3 pairs"), "{text}");
+        assert!(text.contains("billing"), "{text}");
+    }
+
+    #[test]
+    fn enter_opens_a_pair_esc_comes_back_and_its_keys_are_its_own() {
+        let mut o = three();
+        apply(&mut o, KeyCode::Char('j'));
+        apply(&mut o, KeyCode::Enter);
+        assert_eq!(o.open, Some(1));
+        let text = screen(&render_overview(&mut o, 120, 36));
+        assert!(text.contains("[billing]"), "the pair's own screen: {text}");
+        // `p` pauses only this pair's polling.
+        let effects = apply(&mut o, KeyCode::Char('p'));
+        assert_eq!(effects, vec![(1, Effect::SetPaused(true))]);
+        // Esc with a popup open closes the popup, not the pair.
+        apply(&mut o, KeyCode::Char('?'));
+        apply(&mut o, KeyCode::Esc);
+        assert_eq!(o.open, Some(1));
+        apply(&mut o, KeyCode::Esc);
+        assert_eq!(o.open, None);
+    }
+
+    #[test]
+    fn the_overview_sorts_and_filters() {
+        let mut o = three();
+        apply(&mut o, KeyCode::Char('o'));
+        assert_eq!(
+            o.lines()[0].1.name,
+            "crm",
+            "worst status first (down: critical)"
+        );
+        apply(&mut o, KeyCode::Char('o'));
+        assert_eq!(o.lines()[0].1.name, "billing", "largest Δ first");
+        apply(&mut o, KeyCode::Char('/'));
+        for c in "or".chars() {
+            apply(&mut o, KeyCode::Char(c));
+        }
+        apply(&mut o, KeyCode::Enter);
+        let names: Vec<String> = o.lines().into_iter().map(|(_, l)| l.name).collect();
+        assert_eq!(names, ["orders"]);
+        // r refreshes every pair; q quits all.
+        assert_eq!(apply(&mut o, KeyCode::Char('r')).len(), 3);
+        assert_eq!(apply(&mut o, KeyCode::Char('q')).len(), 3);
+        assert!(o.quit);
+        // The clock goes to every pair.
+        let mut o = three();
+        o.update(Routed::All(Action::Tick(T0 + 60_000)));
+        assert!(o.pairs.iter().all(|(_, a)| a.now_ms == T0 + 60_000));
+    }
+}
