@@ -965,3 +965,92 @@ async fn wrong_airbyte_credentials_are_one_clear_line_and_the_rest_keeps_working
         .await
         .unwrap();
 }
+
+/// Two pairs in one config, one of them on a server that is not there: the overview
+/// shows both, the down pair never holds the other or the keys, Enter opens a pair's
+/// screen and Esc comes back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn several_pairs_open_in_an_overview_and_a_down_pair_holds_nothing_back() {
+    let lab = seeded_lab().await;
+    let settings = lab.settings();
+    let dir = TempDir::new("pairs");
+    let config = dir.path().join("pairs.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "engine = \"native\"\n\n[[pair]]\nname = \"main\"\nsource = \"{}\"\ndestination = \"{}\"\n\n[[pair]]\nname = \"gone\"\nsource = \"host=127.0.0.1 port=1 connect_timeout=2\"\ndestination = \"host=127.0.0.1 port=1 connect_timeout=2\"\n",
+            settings.source.conninfo_without_password(),
+            settings.dest.conninfo_without_password()
+        ),
+    )
+    .unwrap();
+    let tmux = Tmux::new(140, 30);
+    let cmd = format!(
+        "{} --config '{}'",
+        env!("CARGO_BIN_EXE_syncwatch"),
+        config.display()
+    );
+    tmux.literal(&cmd);
+    tmux.keys(&["Enter"]);
+    let line = |s: &str, name: &str| -> Option<String> {
+        s.lines()
+            .find(|l| l.trim_start_matches('│').starts_with(&format!("{name} ")))
+            .map(str::to_string)
+    };
+    // main's line shows its slot (the lab has no pgvector, so its status is its own
+    // business here); gone's is critical with nothing known.
+    tmux.wait_for("both pairs, main polled and gone critical", |s| {
+        s.contains("2 pairs")
+            && line(s, "main").is_some_and(|l| l.contains("streaming") && !l.contains(" — "))
+            && line(s, "gone").is_some_and(|l| l.contains("critical"))
+    })
+    .await;
+    // main's counts keep moving while gone is down.
+    let src = pg::connect(&settings.source, Duration::from_secs(10))
+        .await
+        .unwrap();
+    syncwatch::io::seed::sample(&src.client, 3, 0)
+        .await
+        .unwrap();
+    tmux.keys(&["/"]);
+    tmux.literal("go");
+    tmux.keys(&["Enter"]);
+    tmux.wait_for("only gone", |s| {
+        s.contains("Pairs (1) filter: go") && line(s, "main").is_none()
+    })
+    .await;
+    tmux.keys(&["Enter"]);
+    tmux.wait_for("gone's own screen, unreachable", |s| {
+        s.contains("[gone]") && s.contains("unreachable")
+    })
+    .await;
+    tmux.keys(&["Escape"]);
+    tmux.wait_for("the overview again", |s| s.contains("Pairs (1)"))
+        .await;
+    tmux.keys(&["Escape"]);
+    tmux.wait_for("the filter cleared", |s| s.contains("Pairs (2)"))
+        .await;
+    tmux.keys(&["o"]);
+    tmux.wait_for("sorted by status", |s| s.contains("sort status"))
+        .await;
+    tmux.keys(&["o", "o"]);
+    tmux.wait_for("sorted by name again, main first", |s| {
+        s.contains("sort name")
+            && s.lines().position(|l| l.contains("│main "))
+                < s.lines().position(|l| l.contains("│gone "))
+    })
+    .await;
+    tmux.keys(&["Enter"]);
+    tmux.wait_for("main's own screen, 23 users on both sides", |s| {
+        s.contains("[main]") && counts(s, "utilisateur") == Some((23, 23))
+    })
+    .await;
+    tmux.keys(&["Escape"]);
+    tmux.wait_for("the overview again", |s| s.contains("2 pairs"))
+        .await;
+    quit_and_expect_the_terminal_restored(&tmux).await;
+    drop(tmux);
+    tokio::task::spawn_blocking(move || drop(lab))
+        .await
+        .unwrap();
+}
