@@ -5,41 +5,7 @@
 #[path = "common.rs"]
 mod common;
 
-use std::process::Command;
 use std::time::{Duration, Instant};
-
-fn tmux(socket: &str, args: &[&str]) -> String {
-    let out = Command::new("tmux")
-        .arg("-L")
-        .arg(socket)
-        .args(args)
-        .output()
-        .expect("tmux");
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-/// CPU seconds (user + system) used so far by `pid`.
-fn cpu_seconds(pid: u32) -> f64 {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-    // Fields after the parenthesised command name; utime and stime are fields 14 and 15.
-    let rest = stat.rsplit(')').next().unwrap_or_default();
-    let f: Vec<&str> = rest.split_whitespace().collect();
-    let ticks: f64 = f.get(11).and_then(|v| v.parse().ok()).unwrap_or(0.0)
-        + f.get(12).and_then(|v| v.parse().ok()).unwrap_or(0.0);
-    // SAFETY: sysconf has no preconditions.
-    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as f64;
-    ticks / hz
-}
-
-fn rss_mb(pid: u32) -> f64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .unwrap_or_default()
-        .lines()
-        .find(|l| l.starts_with("VmRSS:"))
-        .and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok())
-        .map(|kb| kb / 1024.0)
-        .unwrap_or(0.0)
-}
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() -> color_eyre::Result<()> {
@@ -57,7 +23,7 @@ async fn main() -> color_eyre::Result<()> {
         lab.settings.source.conninfo_without_password(),
         lab.settings.dest.conninfo_without_password(),
     );
-    tmux(
+    common::tmux(
         &socket,
         &[
             "new-session",
@@ -71,7 +37,7 @@ async fn main() -> color_eyre::Result<()> {
             &cmd,
         ],
     );
-    let pid: u32 = tmux(
+    let pid: u32 = common::tmux(
         &socket,
         &["display-message", "-p", "-t", "idle", "#{pane_pid}"],
     )
@@ -79,24 +45,24 @@ async fn main() -> color_eyre::Result<()> {
     .parse()?;
     // Let it connect and count every table exactly once (the first polls' budget).
     tokio::time::sleep(Duration::from_secs(10)).await;
-    let (cpu0, t0) = (cpu_seconds(pid), Instant::now());
+    let (cpu0, t0) = (common::cpu_seconds(pid), Instant::now());
     let mut peak_rss: f64 = 0.0;
     // Resident memory every 10 s: it must level off once the histories are full.
     let mut timeline = Vec::new();
     let mut tick = 0;
     while t0.elapsed() < Duration::from_secs(seconds) {
         tokio::time::sleep(Duration::from_secs(1)).await;
-        let rss = rss_mb(pid);
+        let rss = common::rss_mb(pid);
         peak_rss = peak_rss.max(rss);
         tick += 1;
         if tick % 10 == 0 {
             timeline.push(format!("{tick}s {rss:.0}"));
         }
     }
-    let cpu = cpu_seconds(pid) - cpu0;
+    let cpu = common::cpu_seconds(pid) - cpu0;
     let wall = t0.elapsed().as_secs_f64();
-    let screen = tmux(&socket, &["capture-pane", "-p", "-t", "idle"]);
-    tmux(&socket, &["kill-server"]);
+    let screen = common::tmux(&socket, &["capture-pane", "-p", "-t", "idle"]);
+    common::tmux(&socket, &["kill-server"]);
     println!(
         "PostgreSQL {} · {tables} published tables · poll every 1 s · {wall:.0} s measured\n",
         lab.version
