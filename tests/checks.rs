@@ -1977,3 +1977,80 @@ async fn retained_wal_growing_toward_max_slot_wal_keep_size_is_forecast_and_the_
     );
     tokio::task::spawn_blocking(move || drop(c)).await.unwrap();
 }
+
+/// `check` over a config of two pairs, one on a server that is not there: one document
+/// per pair, the exit code the worst pair's; `--pair` picks one; a one-pair command asks
+/// which.
+#[tokio::test]
+async fn check_covers_every_pair_and_a_one_pair_command_asks_which() {
+    let lab = common::guide_lab().await;
+    let settings = lab.settings();
+    let dir = std::env::temp_dir().join(format!("syncwatch-pairs-check-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let config = dir.join("pairs.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "engine = \"native\"\n[[pair]]\nname = \"main\"\nsource = \"{}\"\ndestination = \"{}\"\n[[pair]]\nname = \"gone\"\nsource = \"host=127.0.0.1 port=1 connect_timeout=2\"\ndestination = \"host=127.0.0.1 port=1 connect_timeout=2\"\n",
+            settings.source.conninfo_without_password(),
+            settings.dest.conninfo_without_password()
+        ),
+    )
+    .unwrap();
+    let run = |args: &[&str]| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_syncwatch"))
+            .args(args)
+            .arg("--config")
+            .arg(&config)
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (code, json, _) = run(&["check", "--json"]);
+    let doc: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let names: Vec<&str> = doc["pairs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["pair"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["main", "gone"]);
+    assert_eq!(doc["pairs"][1]["status"], "critical");
+    assert_eq!(doc["pairs"][0]["source"]["reach"]["state"], "up");
+    assert_eq!(code, Some(2), "the worst pair's");
+    assert_eq!(doc["exit_code"], 2);
+
+    let (_, json, _) = run(&["check", "--json", "--pair", "main"]);
+    let doc: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(doc["pair"], "main");
+    assert!(doc["checks"].is_array(), "one pair: its own document");
+
+    let (code, text, _) = run(&["check"]);
+    assert!(
+        text.contains("== pair main ==") && text.contains("== pair gone =="),
+        "{text}"
+    );
+    assert!(text.contains("all 2 pairs: critical (exit 2)"), "{text}");
+    assert_eq!(code, Some(2));
+
+    let (code, _, err) = run(&["setup", "--dry-run"]);
+    assert!(code.is_some_and(|c| c != 0), "{err}");
+    assert!(
+        err.contains("2 pairs (main, gone): choose one with --pair NAME"),
+        "{err}"
+    );
+    assert_eq!(err.trim().lines().count(), 1, "one line: {err}");
+    let (code, _, err) = run(&["setup", "--dry-run", "--source", "host=x"]);
+    assert!(
+        err.contains("--source names one pair's server"),
+        "{code:?} {err}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+    tokio::task::spawn_blocking(move || drop(lab))
+        .await
+        .unwrap();
+}
