@@ -104,3 +104,12 @@ pub fn rss_mb(pid: u32) -> f64 {
         .map(|kb| kb / 1024.0)
         .unwrap_or(0.0)
 }
+
+/// The numbers among the bench's arguments (`cargo bench --bench X -- 30 1000`; cargo's
+/// own `--bench` is not one).
+pub fn numeric_args() -> Vec<u64> {
+    std::env::args()
+        .skip(1)
+        .filter_map(|a| a.parse().ok())
+        .collect()
+}

@@ -43,10 +43,7 @@ fn pct(sorted: &[f64], p: f64) -> f64 {
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() -> color_eyre::Result<()> {
-    let args: Vec<u64> = std::env::args()
-        .skip(1)
-        .filter_map(|a| a.parse().ok())
-        .collect();
+    let args = common::numeric_args();
     let seconds = args.first().copied().unwrap_or(30);
     let pairs = args.get(1).copied().unwrap_or(20) as usize;
     let tables = args.get(2).copied().unwrap_or(100) as usize;

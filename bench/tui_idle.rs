@@ -9,10 +9,7 @@ use std::time::{Duration, Instant};
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() -> color_eyre::Result<()> {
-    let args: Vec<u64> = std::env::args()
-        .skip(1)
-        .filter_map(|a| a.parse().ok())
-        .collect();
+    let args = common::numeric_args();
     let seconds = args.first().copied().unwrap_or(30);
     let tables = args.get(1).copied().unwrap_or(1000) as usize;
     let lab = common::many_tables(tables).await?;

@@ -10,7 +10,6 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use syncwatch::io::pg;
 use syncwatch::sandbox::lab::exec;
 
 fn tool(name: &str) -> Option<PathBuf> {
@@ -110,15 +109,8 @@ async fn prometheus_scrapes_serve_and_sees_the_slot_a_difference_and_a_side_goin
     let Some(prometheus) = tool("prometheus") else {
         return;
     };
-    let mut lab = common::guide_lab().await;
+    let mut lab = common::seeded_lab().await;
     let settings = lab.settings();
-    let src = pg::connect(&settings.source, Duration::from_secs(10))
-        .await
-        .unwrap();
-    syncwatch::io::seed::sample(&src.client, 20, 50)
-        .await
-        .unwrap();
-    lab.subscribe().await.unwrap();
     // Five users only the destination has: a difference of -5 once replication settles.
     exec(
         &lab.dest.admin("tasks_list"),

@@ -164,7 +164,7 @@ fn source_age(screen: &str) -> Option<f64> {
 
 #[tokio::test]
 async fn live_screen_follows_inserts_and_the_keys_work_then_the_terminal_is_restored() {
-    let lab = seeded_lab().await;
+    let lab = common::seeded_lab().await;
     let settings = lab.settings();
     let src = pg::connect(&settings.source, Duration::from_secs(10))
         .await
@@ -448,21 +448,6 @@ impl Drop for Frozen<'_> {
     }
 }
 
-/// The guide's pair with native replication and 20 users and 50 tasks on the source.
-async fn seeded_lab() -> Lab {
-    let lab = common::guide_lab().await;
-    let settings = lab.settings();
-    let src = pg::connect(&settings.source, Duration::from_secs(10))
-        .await
-        .unwrap();
-    syncwatch::io::seed::sample(&src.client, 20, 50)
-        .await
-        .unwrap();
-    drop(src);
-    lab.subscribe().await.unwrap();
-    lab
-}
-
 /// The guide's pair with native replication and a few rows, watched in tmux by a
 /// syncwatch whose bounds are short, so that a server frozen with SIGSTOP reads as a
 /// timeout within seconds: statement timeout 3 s from a config file, the destination's
@@ -470,7 +455,7 @@ async fn seeded_lab() -> Lab {
 /// (the --source/--dest flags only override the keys they name). Returns once both
 /// sides are up and counted.
 async fn frozen_lab(tag: &str, source_connect_s: u32) -> (Lab, TempDir, Tmux) {
-    let lab = seeded_lab().await;
+    let lab = common::seeded_lab().await;
     let settings = lab.settings();
     let dir = TempDir::new(tag);
     let config = dir.path().join("syncwatch.toml");
@@ -585,7 +570,7 @@ async fn a_stopped_destination_times_out_the_keys_keep_working_and_it_recovers_a
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_pg_monitor_only_role_runs_the_whole_tui_and_each_write_names_the_missing_privilege() {
-    let lab = seeded_lab().await;
+    let lab = common::seeded_lab().await;
     let settings = lab.settings();
     let db = settings.source.dbname.clone();
     // pg_monitor, plus what reading the tables takes (exact counts, the diff): nothing
@@ -971,7 +956,7 @@ async fn wrong_airbyte_credentials_are_one_clear_line_and_the_rest_keeps_working
 /// screen and Esc comes back.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn several_pairs_open_in_an_overview_and_a_down_pair_holds_nothing_back() {
-    let lab = seeded_lab().await;
+    let lab = common::seeded_lab().await;
     let settings = lab.settings();
     let dir = TempDir::new("pairs");
     let config = dir.path().join("pairs.toml");

@@ -68,6 +68,19 @@ pub enum State {
 }
 
 impl State {
+    /// Which states come first when a person must look: stuck, missing, pending,
+    /// unknown, raw, in sync.
+    pub fn attention_rank(self) -> u8 {
+        match self {
+            State::Stuck => 0,
+            State::Missing => 1,
+            State::Pending => 2,
+            State::Unknown => 3,
+            State::Raw => 4,
+            State::InSync => 5,
+        }
+    }
+
     pub fn label(self) -> &'static str {
         match self {
             State::InSync => "in sync",

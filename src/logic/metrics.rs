@@ -50,16 +50,8 @@ pub fn state_name(s: State) -> &'static str {
 /// Which tables to keep under the cap: those needing attention first, then the largest
 /// differences, then by name (stable from scrape to scrape).
 fn interest(t: &TableJson) -> (u8, std::cmp::Reverse<i64>, String, String) {
-    let rank = match t.state {
-        State::Stuck => 0,
-        State::Missing => 1,
-        State::Pending => 2,
-        State::Unknown => 3,
-        State::Raw => 4,
-        State::InSync => 5,
-    };
     (
-        rank,
+        t.state.attention_rank(),
         std::cmp::Reverse(t.difference.map_or(0, i64::abs)),
         t.schema.clone(),
         t.name.clone(),

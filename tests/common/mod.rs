@@ -219,3 +219,18 @@ pub fn all_command_lines() -> String {
     }
     out
 }
+
+/// The guide's pair with native replication and 20 users and 50 tasks on the source.
+pub async fn seeded_lab() -> syncwatch::sandbox::lab::Lab {
+    let lab = guide_lab().await;
+    let settings = lab.settings();
+    let src = syncwatch::io::pg::connect(&settings.source, std::time::Duration::from_secs(10))
+        .await
+        .unwrap();
+    syncwatch::io::seed::sample(&src.client, 20, 50)
+        .await
+        .unwrap();
+    drop(src);
+    lab.subscribe().await.unwrap();
+    lab
+}

@@ -303,7 +303,7 @@ impl App {
             Sort::Difference => {
                 rows.sort_by_key(|r| std::cmp::Reverse(r.difference.map(i64::abs).unwrap_or(-1)))
             }
-            Sort::State => rows.sort_by_key(|r| state_rank(r.state)),
+            Sort::State => rows.sort_by_key(|r| r.state.attention_rank()),
         }
         rows
     }
@@ -375,16 +375,5 @@ impl App {
     /// The worst check status, for the header.
     pub fn overall(&self) -> check::Status {
         check::worst(&self.checks)
-    }
-}
-
-fn state_rank(s: State) -> u8 {
-    match s {
-        State::Stuck => 0,
-        State::Missing => 1,
-        State::Pending => 2,
-        State::Unknown => 3,
-        State::Raw => 4,
-        State::InSync => 5,
     }
 }
