@@ -196,10 +196,13 @@ fn main() -> ExitCode {
     match runtime.block_on(run(cli)) {
         Ok(code) => code,
         Err(e) => {
-            // One line per cause, never a backtrace dump for an expected failure.
-            eprintln!("syncwatch: {e}");
+            // One line per cause, never a backtrace dump for an expected failure. Written
+            // without `eprintln!`, which panics when stderr is a terminal that has gone.
+            use std::io::Write;
+            let mut err = std::io::stderr().lock();
+            let _ = writeln!(err, "syncwatch: {e}");
             for cause in e.chain().skip(1) {
-                eprintln!("  because: {cause}");
+                let _ = writeln!(err, "  because: {cause}");
             }
             ExitCode::from(2)
         }

@@ -86,3 +86,68 @@ fn demo_without_tui_replicates_rows_and_cleans_up_on_ctrl_c() {
     std::fs::remove_dir_all(&tmp).unwrap();
     let _ = as_postgres;
 }
+
+/// `demo --no-tui` whose destination server dies: it names that server, says what it
+/// does (stops the other, removes both), exits 2, and leaves nothing behind.
+#[test]
+fn demo_without_tui_says_which_server_died_and_cleans_up() {
+    let tmp = std::env::temp_dir().join(format!("syncwatch-demo-dies-{}", std::process::id()));
+    std::fs::create_dir_all(&tmp).unwrap();
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_syncwatch"));
+    cmd.args(["demo", "--no-tui", "--users", "20", "--tasks", "100"])
+        .env("TMPDIR", &tmp)
+        .current_dir(&tmp)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    if unsafe { libc::geteuid() } == 0 {
+        let (uid, gid) = postgres_ids().expect("root needs a postgres user");
+        std::os::unix::fs::chown(&tmp, Some(uid), Some(gid)).unwrap();
+        cmd.uid(uid).gid(gid).env("HOME", &tmp);
+    }
+    let mut child = cmd.spawn().unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut port = None;
+    for line in lines.by_ref() {
+        let line = line.unwrap();
+        if let Some(rest) = line.strip_prefix("destination  ") {
+            port = rest
+                .split_whitespace()
+                .find_map(|kv| kv.strip_prefix("port="))
+                .map(str::to_string);
+        }
+        if counts(&line, "tache").is_some() {
+            break;
+        }
+    }
+    let port = port.expect("the destination's port is printed");
+    // The destination's postmaster, by its pid file: killed as a crash would.
+    let pid = std::fs::read_dir(&tmp)
+        .unwrap()
+        .flatten()
+        .find_map(|d| {
+            let text = std::fs::read_to_string(d.path().join("data/postmaster.pid")).ok()?;
+            let mut l = text.lines();
+            let pid = l.next()?.to_string();
+            (l.nth(2)? == port).then_some(pid)
+        })
+        .expect("the destination's postmaster.pid");
+    let _ = Command::new("kill").args(["-KILL", &pid]).status();
+    let status = child.wait().unwrap();
+    let mut err = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut err).unwrap();
+    assert_eq!(status.code(), Some(2), "{err}");
+    assert!(
+        err.contains(&format!(
+            "the destination server (127.0.0.1:{port}) stopped answering"
+        )),
+        "{err}"
+    );
+    assert!(err.contains("removes both servers' files"), "{err}");
+    let left: Vec<_> = std::fs::read_dir(&tmp)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert!(left.is_empty(), "demo left {left:?}");
+    std::fs::remove_dir_all(&tmp).unwrap();
+}

@@ -1039,3 +1039,86 @@ async fn several_pairs_open_in_an_overview_and_a_down_pair_holds_nothing_back() 
         .await
         .unwrap();
 }
+
+/// The demo's servers, by the temp directories named after the demo's pid: (directories
+/// left, postgres processes left).
+fn demo_leftovers(pid: u32) -> (usize, usize) {
+    let prefix = format!("syncwatch-{pid}-");
+    let dirs = std::fs::read_dir(std::env::temp_dir())
+        .unwrap()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().starts_with(&prefix))
+        .count();
+    let procs = common::all_command_lines()
+        .lines()
+        .filter(|l| l.contains("postgres") && l.contains(&format!("/{prefix}")))
+        .count();
+    (dirs, procs)
+}
+
+/// The demo started from the pane's shell; its pid once its servers are up.
+async fn start_demo(tmux: &Tmux) -> u32 {
+    tmux.literal(&format!(
+        "{} demo --users 20 --tasks 100",
+        env!("CARGO_BIN_EXE_syncwatch")
+    ));
+    tmux.keys(&["Enter"]);
+    tmux.wait_for("the demo's screen", |s| {
+        s.contains("[demo]") && s.contains("tache")
+    })
+    .await;
+    let shell: u32 = tmux
+        .run(&["display-message", "-p", "-t", "e2e", "#{pane_pid}"])
+        .trim()
+        .parse()
+        .unwrap();
+    let out = Command::new("pgrep")
+        .args(["-P", &shell.to_string()])
+        .output()
+        .unwrap();
+    let pid: u32 = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .next()
+        .and_then(|l| l.trim().parse().ok())
+        .expect("the demo runs under the pane's shell");
+    assert_eq!(demo_leftovers(pid), (2, 2), "two servers, two directories");
+    pid
+}
+
+async fn expect_no_leftovers(pid: u32) {
+    let mut left = (0, 0);
+    let gone = common::eventually(Duration::from_secs(30), || {
+        left = demo_leftovers(pid);
+        async move { left == (0, 0) }
+    })
+    .await;
+    assert!(gone, "directories and servers left behind: {left:?}");
+}
+
+/// SIGTERM, and a terminal that goes away (a tmux session killed, as a dropped ssh
+/// connection does), end the demo the way `q` does: both servers stopped, their
+/// directories removed, the terminal given back, the status saying why.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_and_a_killed_terminal_stop_the_demo_and_remove_its_servers() {
+    let tmux = Tmux::new(120, 36);
+    let pid = start_demo(&tmux).await;
+    let _ = Command::new("kill")
+        .args(["-TERM", &pid.to_string()])
+        .status();
+    expect_no_leftovers(pid).await;
+    tmux.literal("echo status=$?");
+    tmux.keys(&["Enter"]);
+    let screen = tmux
+        .wait_for("the exit status", |s| s.contains("status=143"))
+        .await;
+    assert!(
+        screen.contains("syncwatch: stopped by SIGTERM"),
+        "said why: {screen}"
+    );
+    let state = tmux.run(&["display-message", "-p", "-t", "e2e", "#{alternate_on}"]);
+    assert_eq!(state.trim(), "0", "the main screen is back");
+
+    let pid = start_demo(&tmux).await;
+    tmux.run(&["kill-server"]);
+    expect_no_leftovers(pid).await;
+}

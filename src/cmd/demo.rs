@@ -201,15 +201,36 @@ pub async fn run_plain(lab: &Lab, opts: &DemoArgs) -> Result<()> {
         let mut line = chrono::Local::now().format("%H:%M:%S").to_string();
         for table in ["utilisateur", "tache"] {
             let sql = format!("SELECT count(*) FROM {}", crate::logic::quote::ident(table));
-            let s: i64 = src.client.query_one(&sql, &[]).await?.get(0);
-            let d: i64 = dst.client.query_one(&sql, &[]).await?.get(0);
+            let s: i64 = src
+                .client
+                .query_one(&sql, &[])
+                .await
+                .wrap_err_with(|| lost("source", &settings.source))?
+                .get(0);
+            let d: i64 = dst
+                .client
+                .query_one(&sql, &[])
+                .await
+                .wrap_err_with(|| lost("destination", &settings.dest))?
+                .get(0);
             line.push_str(&format!("  {table} src {s} dst {d} Δ {}", s - d));
         }
         if !say(&line) {
             return Ok(());
         }
-        seed::trickle(&src.client, 5).await?;
+        seed::trickle(&src.client, 5)
+            .await
+            .wrap_err_with(|| lost("source", &settings.source))?;
     }
+}
+
+/// What the demo says when one of its servers stops answering (killed, crashed): which
+/// one, and what happens next — the demo ends, stopping the other and removing both.
+fn lost(side: &str, ep: &crate::config::Endpoint) -> String {
+    format!(
+        "the {side} server ({}) stopped answering; the demo ends: it stops the other server and removes both servers' files",
+        ep.address()
+    )
 }
 
 /// Writes a line to stdout; false when nobody reads it any more.
@@ -276,17 +297,20 @@ pub async fn run(settings: &Settings, opts: DemoArgs) -> Result<ExitCode> {
                 let watch = watch_settings(&lab, settings, opts.engine);
                 let r = crate::tui::run(watch, Some(badge.into())).await;
                 let _ = traffic.stop().await;
-                r
+                r.map(|ended| super::after_the_view(&ended))
             } else {
-                run_plain(&lab, &opts).await
+                run_plain(&lab, &opts).await.map(|()| ExitCode::SUCCESS)
             };
+            // However the view ended (q, a signal, the terminal gone), both servers stop
+            // and their files go before the process exits.
             drop(syncs);
             drop(lab);
             r
-        } => r.map(|()| ExitCode::SUCCESS),
-        _ = super::shutdown_signal() => {
+        } => r,
+        ended = super::shutdown_signal() => {
+            // Dropping the block above stops both servers and removes their files.
             say("\nstopping both servers and removing their files …");
-            Ok(ExitCode::SUCCESS)
+            Ok(super::after_the_view(&ended))
         }
     }
 }

@@ -54,7 +54,7 @@ pub async fn run(pairs: &[Pair], args: ServeArgs) -> Result<ExitCode> {
     );
     tokio::select! {
         () = exporter::serve(listener, exported) => {}
-        () = super::shutdown_signal() => {}
+        _ = super::shutdown_signal() => {}
     }
     Ok(ExitCode::SUCCESS)
 }

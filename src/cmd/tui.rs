@@ -8,9 +8,9 @@ use color_eyre::eyre::Result;
 use crate::config::Pair;
 
 pub async fn run(pairs: &[Pair]) -> Result<ExitCode> {
-    match pairs {
+    let ended = match pairs {
         [one] => crate::tui::run(one.settings.clone(), None).await?,
         many => crate::tui::run_pairs(many.to_vec()).await?,
-    }
-    Ok(ExitCode::SUCCESS)
+    };
+    Ok(super::after_the_view(&ended))
 }

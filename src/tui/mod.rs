@@ -1,5 +1,6 @@
 //! The full-screen view. Start-up order: error hooks (main), terminal init, run, restore —
-//! restore also on error (guard) and on panic (ratatui's hook, chained to color-eyre's).
+//! restore also on error (guard), on panic (our hook, chained to color-eyre's), on
+//! SIGHUP and SIGTERM, and when the terminal itself has gone ([`terminal`]).
 //! The loop selects over terminal events, poller reports, background reports and a
 //! tick; it awaits none of the work it starts ([`effects`] runs each piece as a task),
 //! and draws only when something changed.
@@ -13,6 +14,7 @@ pub mod keys;
 pub mod overview;
 pub mod panes;
 pub mod popups;
+pub mod terminal;
 pub mod theme;
 
 #[cfg(test)]
@@ -51,17 +53,63 @@ pub fn map_key(app: &App, ev: &KeyEvent) -> Option<Action> {
     }
 }
 
-/// Restores the terminal however `run` ends.
-struct TerminalGuard(ratatui::DefaultTerminal);
+/// How the view ended.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Ended {
+    /// `q` or Ctrl-C.
+    Quit,
+    /// SIGHUP (the terminal or the ssh session went away) or SIGTERM: its name and number.
+    Signal(&'static str, i32),
+    /// Reading or drawing failed: the terminal is gone (EIO), why.
+    TerminalGone(String),
+}
 
-impl Drop for TerminalGuard {
-    fn drop(&mut self) {
-        ratatui::restore();
+impl Ended {
+    /// 0 for `q`; 128 + the signal's number, as a shell reports it; 1 for a lost terminal.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            Ended::Quit => 0,
+            Ended::Signal(_, n) => (128 + n) as u8,
+            Ended::TerminalGone(_) => 1,
+        }
+    }
+
+    /// A line for the log or stderr (when anything can still read it).
+    pub fn describe(&self) -> Option<String> {
+        match self {
+            Ended::Quit => None,
+            Ended::Signal(name, _) => Some(format!("stopped by {name}")),
+            Ended::TerminalGone(why) => Some(format!("the terminal went away ({why})")),
+        }
     }
 }
 
-/// Runs the view until the user quits. `badge` marks the header (e.g. "demo").
-pub async fn run(settings: Settings, badge: Option<String>) -> Result<()> {
+/// SIGHUP and SIGTERM, as a stream the loop selects on.
+struct Stops {
+    hup: tokio::signal::unix::Signal,
+    term: tokio::signal::unix::Signal,
+}
+
+impl Stops {
+    fn new() -> Result<Stops> {
+        use tokio::signal::unix::{SignalKind, signal};
+        Ok(Stops {
+            hup: signal(SignalKind::hangup()).wrap_err("listening for SIGHUP")?,
+            term: signal(SignalKind::terminate()).wrap_err("listening for SIGTERM")?,
+        })
+    }
+
+    async fn next(&mut self) -> Ended {
+        tokio::select! {
+            _ = self.hup.recv() => Ended::Signal("SIGHUP", libc::SIGHUP),
+            _ = self.term.recv() => Ended::Signal("SIGTERM", libc::SIGTERM),
+        }
+    }
+}
+
+/// Runs the view until the user quits, a signal stops it or the terminal goes away.
+/// `badge` marks the header (e.g. "demo").
+pub async fn run(settings: Settings, badge: Option<String>) -> Result<Ended> {
     use std::io::IsTerminal;
     if !std::io::stdout().is_terminal() {
         color_eyre::eyre::bail!(
@@ -87,6 +135,7 @@ pub async fn run(settings: Settings, badge: Option<String>) -> Result<()> {
     let (poll_tx, mut poll_rx) = mpsc::unbounded_channel();
     // Background actions (fixes, …) report back as actions.
     let (act_tx, mut act_rx) = mpsc::unbounded_channel::<Action>();
+    let mut stops = Stops::new()?;
     let pollers = pollers::spawn(&settings, poll_tx);
     // With no API configured the sender is kept and never used: its branch just waits.
     let (api_tx, mut api_rx) = mpsc::unbounded_channel();
@@ -94,17 +143,20 @@ pub async fn run(settings: Settings, badge: Option<String>) -> Result<()> {
         .airbyte
         .clone()
         .map(|a| crate::io::airbyte::task::spawn(a, api_tx.clone()));
-    let mut terminal = TerminalGuard(ratatui::try_init().wrap_err("setting up the terminal")?);
+    let mut terminal = terminal::Guard::take().wrap_err("setting up the terminal")?;
     let mut events = EventStream::new();
     let mut tick = tokio::time::interval(TICK);
     let mut dirty = true;
     let mut effects = Effects::new(settings.clone(), act_tx, pollers, api);
     loop {
         if dirty {
-            terminal
-                .0
+            if let Err(e) = terminal
+                .terminal()
                 .draw(|f| draw::draw(f, &mut app, &theme))
-                .wrap_err("drawing the screen")?;
+            {
+                effects.shutdown();
+                return Ok(Ended::TerminalGone(e.to_string()));
+            }
             dirty = false;
         }
         let action = tokio::select! {
@@ -112,9 +164,19 @@ pub async fn run(settings: Settings, badge: Option<String>) -> Result<()> {
                 Some(Ok(Event::Key(k))) => map_key(&app, &k),
                 Some(Ok(Event::Resize(..))) => { dirty = true; None }
                 Some(Ok(_)) => None,
-                Some(Err(e)) => return Err(e).wrap_err("reading the terminal"),
-                None => return Ok(()),
+                Some(Err(e)) => {
+                    effects.shutdown();
+                    return Ok(Ended::TerminalGone(e.to_string()));
+                }
+                None => {
+                    effects.shutdown();
+                    return Ok(Ended::TerminalGone("no more input".into()));
+                }
             },
+            ended = stops.next() => {
+                effects.shutdown();
+                return Ok(ended);
+            }
             msg = poll_rx.recv() => match msg {
                 Some(PollerMsg::Started(side)) => Some(Action::PollStarted(side, now_ms())),
                 Some(PollerMsg::Polled(side, snap)) => Some(Action::Polled(side, snap, now_ms())),
@@ -133,7 +195,7 @@ pub async fn run(settings: Settings, badge: Option<String>) -> Result<()> {
         );
         for effect in app.update(action) {
             if effects.run(effect) == Flow::Quit {
-                return Ok(());
+                return Ok(Ended::Quit);
             }
         }
     }
@@ -143,7 +205,7 @@ pub async fn run(settings: Settings, badge: Option<String>) -> Result<()> {
 /// Every pair has its own pollers, API task and background work, exactly as one pair
 /// alone; their reports reach the loop tagged with the pair, so a stalled pair delays
 /// only its own lines.
-pub async fn run_pairs(pairs: Vec<crate::config::Pair>) -> Result<()> {
+pub async fn run_pairs(pairs: Vec<crate::config::Pair>) -> Result<Ended> {
     use std::io::IsTerminal;
     if !std::io::stdout().is_terminal() {
         color_eyre::eyre::bail!(
@@ -185,21 +247,40 @@ pub async fn run_pairs(pairs: Vec<crate::config::Pair>) -> Result<()> {
         apps.push((p.name, app));
     }
     let mut view = overview::Overview::new(apps);
-    let mut terminal = TerminalGuard(ratatui::try_init().wrap_err("setting up the terminal")?);
+    let mut stops = Stops::new()?;
+    let mut terminal = terminal::Guard::take().wrap_err("setting up the terminal")?;
     let mut events = EventStream::new();
     let mut tick = tokio::time::interval(TICK);
+    let stop_all = |effects: &mut Vec<Effects>| {
+        for e in effects.iter_mut() {
+            e.shutdown();
+        }
+    };
     loop {
-        terminal
-            .0
+        if let Err(e) = terminal
+            .terminal()
             .draw(|f| overview::draw(f, &mut view, &theme))
-            .wrap_err("drawing the screen")?;
+        {
+            stop_all(&mut effects);
+            return Ok(Ended::TerminalGone(e.to_string()));
+        }
         let first = tokio::select! {
             ev = events.next() => match ev {
                 Some(Ok(Event::Key(k))) => view.map_key(&k),
                 Some(Ok(_)) => None,
-                Some(Err(e)) => return Err(e).wrap_err("reading the terminal"),
-                None => return Ok(()),
+                Some(Err(e)) => {
+                    stop_all(&mut effects);
+                    return Ok(Ended::TerminalGone(e.to_string()));
+                }
+                None => {
+                    stop_all(&mut effects);
+                    return Ok(Ended::TerminalGone("no more input".into()));
+                }
             },
+            ended = stops.next() => {
+                stop_all(&mut effects);
+                return Ok(ended);
+            }
             m = rx.recv() => m.map(|(i, a)| overview::Routed::Pair(i, a)),
             _ = tick.tick() => Some(overview::Routed::All(Action::Tick(now_ms()))),
         };
@@ -220,10 +301,8 @@ pub async fn run_pairs(pairs: Vec<crate::config::Pair>) -> Result<()> {
             }
         }
         if view.quit {
-            for e in &mut effects {
-                e.shutdown();
-            }
-            return Ok(());
+            stop_all(&mut effects);
+            return Ok(Ended::Quit);
         }
     }
 }
