@@ -26,23 +26,39 @@ fn counts(line: &str, table: &str) -> Option<(i64, i64)> {
     ))
 }
 
-#[test]
-fn demo_without_tui_replicates_rows_and_cleans_up_on_ctrl_c() {
-    let tmp = std::env::temp_dir().join(format!("syncwatch-demo-test-{}", std::process::id()));
+/// `demo --no-tui` with a temp directory of its own (its servers' files go there), run
+/// as `postgres` when this is root, stdout piped; stderr is the caller's to choose.
+fn demo_no_tui(tag: &str) -> (std::path::PathBuf, Command) {
+    let tmp = std::env::temp_dir().join(format!("syncwatch-demo-{tag}-{}", std::process::id()));
     std::fs::create_dir_all(&tmp).unwrap();
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_syncwatch"));
     cmd.args(["demo", "--no-tui", "--users", "20", "--tasks", "100"])
         .env("TMPDIR", &tmp)
         .current_dir(&tmp)
         .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit());
-    let as_postgres = unsafe { libc::geteuid() } == 0;
-    if as_postgres {
+        .stdout(Stdio::piped());
+    if unsafe { libc::geteuid() } == 0 {
         let (uid, gid) = postgres_ids().expect("root needs a postgres user");
         std::os::unix::fs::chown(&tmp, Some(uid), Some(gid)).unwrap();
         cmd.uid(uid).gid(gid).env("HOME", &tmp);
     }
+    (tmp, cmd)
+}
+
+/// The demo left nothing in its temp directory; then the directory goes too.
+fn expect_empty(tmp: &std::path::Path) {
+    let left: Vec<_> = std::fs::read_dir(tmp)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert!(left.is_empty(), "demo left {left:?}");
+    std::fs::remove_dir_all(tmp).unwrap();
+}
+
+#[test]
+fn demo_without_tui_replicates_rows_and_cleans_up_on_ctrl_c() {
+    let (tmp, mut cmd) = demo_no_tui("test");
+    cmd.stderr(Stdio::inherit());
     let mut child = cmd.spawn().unwrap();
     // The reader stays open until the demo has exited, as a terminal would.
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
@@ -78,33 +94,15 @@ fn demo_without_tui_replicates_rows_and_cleans_up_on_ctrl_c() {
         rest.iter().any(|l| l.contains("removing their files")),
         "{rest:?}"
     );
-    let left: Vec<_> = std::fs::read_dir(&tmp)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .collect();
-    assert!(left.is_empty(), "demo left {left:?}");
-    std::fs::remove_dir_all(&tmp).unwrap();
-    let _ = as_postgres;
+    expect_empty(&tmp);
 }
 
 /// `demo --no-tui` whose destination server dies: it names that server, says what it
 /// does (stops the other, removes both), exits 2, and leaves nothing behind.
 #[test]
 fn demo_without_tui_says_which_server_died_and_cleans_up() {
-    let tmp = std::env::temp_dir().join(format!("syncwatch-demo-dies-{}", std::process::id()));
-    std::fs::create_dir_all(&tmp).unwrap();
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_syncwatch"));
-    cmd.args(["demo", "--no-tui", "--users", "20", "--tasks", "100"])
-        .env("TMPDIR", &tmp)
-        .current_dir(&tmp)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    if unsafe { libc::geteuid() } == 0 {
-        let (uid, gid) = postgres_ids().expect("root needs a postgres user");
-        std::os::unix::fs::chown(&tmp, Some(uid), Some(gid)).unwrap();
-        cmd.uid(uid).gid(gid).env("HOME", &tmp);
-    }
+    let (tmp, mut cmd) = demo_no_tui("dies");
+    cmd.stderr(Stdio::piped());
     let mut child = cmd.spawn().unwrap();
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
     let mut port = None;
@@ -144,10 +142,5 @@ fn demo_without_tui_says_which_server_died_and_cleans_up() {
         "{err}"
     );
     assert!(err.contains("removes both servers' files"), "{err}");
-    let left: Vec<_> = std::fs::read_dir(&tmp)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .collect();
-    assert!(left.is_empty(), "demo left {left:?}");
-    std::fs::remove_dir_all(&tmp).unwrap();
+    expect_empty(&tmp);
 }
