@@ -84,6 +84,18 @@ impl Ended {
     }
 }
 
+/// The live view draws on stdout: refused, with what to use instead, when it is not a
+/// terminal.
+fn need_terminal() -> Result<()> {
+    use std::io::IsTerminal;
+    if !std::io::stdout().is_terminal() {
+        color_eyre::eyre::bail!(
+            "the live view needs a terminal; for scripts use `syncwatch check --json`"
+        );
+    }
+    Ok(())
+}
+
 /// SIGHUP and SIGTERM, as a stream the loop selects on.
 struct Stops {
     hup: tokio::signal::unix::Signal,
@@ -110,12 +122,7 @@ impl Stops {
 /// Runs the view until the user quits, a signal stops it or the terminal goes away.
 /// `badge` marks the header (e.g. "demo").
 pub async fn run(settings: Settings, badge: Option<String>) -> Result<Ended> {
-    use std::io::IsTerminal;
-    if !std::io::stdout().is_terminal() {
-        color_eyre::eyre::bail!(
-            "the live view needs a terminal; for scripts use `syncwatch check --json`"
-        );
-    }
+    need_terminal()?;
     let theme = Theme::from_env();
     let mut app = App::new(settings.clone(), now_ms());
     app.badge = badge;
@@ -206,12 +213,7 @@ pub async fn run(settings: Settings, badge: Option<String>) -> Result<Ended> {
 /// alone; their reports reach the loop tagged with the pair, so a stalled pair delays
 /// only its own lines.
 pub async fn run_pairs(pairs: Vec<crate::config::Pair>) -> Result<Ended> {
-    use std::io::IsTerminal;
-    if !std::io::stdout().is_terminal() {
-        color_eyre::eyre::bail!(
-            "the live view needs a terminal; for scripts use `syncwatch check --json`"
-        );
-    }
+    need_terminal()?;
     let theme = Theme::from_env();
     let (tx, mut rx) = mpsc::unbounded_channel::<(usize, Action)>();
     let mut apps = Vec::new();
